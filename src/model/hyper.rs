@@ -1,0 +1,24 @@
+//! Hyper-parameters of training, and the named presets.
+
+/// What one mini-batch gradient-descent step needs besides the data.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Hyper {
+    /// Learning rate of plain SGD: θ ← θ − lr·dθ.
+    pub lr: f32,
+    /// L1 coefficient: adds l1·‖W‖₁ to the loss (weights only).
+    pub l1: f32,
+    /// L2 coefficient: adds (l2/2)·‖W‖² to the loss (weights only).
+    pub l2: f32,
+    /// Images per mini-batch (the last batch of an epoch may be smaller).
+    pub batch_size: usize,
+}
+
+/// Named configurations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Preset {
+    /// Our default: H 256, batch 100, lr 0.5, fan-in scaled initialization.
+    Default,
+    /// The article's configuration in the mean-gradient form of DESIGN.md:
+    /// H 50, 25 batches of 2 400, lr 2.4, L2 0.5/2400, weights in [-1, 1), 300 epochs.
+    Article,
+}

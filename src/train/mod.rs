@@ -1,0 +1,1 @@
+//! The training loop, written once over [`crate::backend::Backend`].
