@@ -1,1 +1,390 @@
-//! The command line: flags, sub-commands and what each prints.
+//! The command line: flags, sub-commands, and what each prints. `main.rs`
+//! parses the arguments and hands them to [`run`].
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::Serialize;
+
+use crate::backend::cpu::CpuBackend;
+use crate::backend::gpu::context::{list_adapters, Api};
+use crate::backend::gpu::GpuBackend;
+use crate::backend::Backend;
+use crate::data::{find_data_dir, load_fashion_mnist};
+use crate::model::{Hyper, Preset};
+use crate::train::{median, train, EpochReport, TrainConfig, TrainReport};
+
+/// Train a one-hidden-layer Fashion-MNIST classifier in WGSL compute shaders
+/// (wgpu: Vulkan, Metal, DX12, GL) or on the CPU. Without a sub-command it trains.
+#[derive(Parser, Debug)]
+#[command(
+    name = "fashion-nn",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub train: TrainArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Train the network and report its accuracy (the default).
+    Train(TrainArgs),
+    /// List the GPU adapters wgpu finds: backend, name, device type, driver.
+    Adapters,
+}
+
+/// Where the math runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BackendChoice {
+    /// A hardware GPU of any API if there is one, else the CPU backend.
+    Auto,
+    Vulkan,
+    Metal,
+    Dx12,
+    Gl,
+    Cpu,
+}
+
+/// Named configurations; explicit flags override their values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PresetChoice {
+    /// H 256, batch 100, lr 0.5, fan-in scaled init, 10 epochs.
+    Default,
+    /// The article: H 50, 25 batches of 2 400, lr 2.4, L2 0.5/2400, init in [-1, 1), 300 epochs.
+    Article,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TrainArgs {
+    /// Where the math runs.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    pub backend: BackendChoice,
+    /// Folder with the four IDX files (default: $FASHION_MNIST_DIR, then ./data,
+    /// then /usr/share/datasets/fashion-mnist).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Starting configuration; the flags below override it.
+    #[arg(long, value_enum, default_value_t = PresetChoice::Default)]
+    pub preset: PresetChoice,
+    /// Passes over the training set.
+    #[arg(long, value_parser = positive_usize)]
+    pub epochs: Option<usize>,
+    /// Hidden units H.
+    #[arg(long, value_parser = positive_usize)]
+    pub hidden: Option<usize>,
+    /// Images per mini-batch.
+    #[arg(long, value_parser = positive_usize)]
+    pub batch_size: Option<usize>,
+    /// Learning rate (mean-gradient form: θ ← θ − lr·dθ).
+    #[arg(long, value_parser = positive_f32)]
+    pub lr: Option<f32>,
+    /// L1 coefficient on the weights.
+    #[arg(long, value_parser = non_negative_f32)]
+    pub l1: Option<f32>,
+    /// L2 coefficient on the weights.
+    #[arg(long, value_parser = non_negative_f32)]
+    pub l2: Option<f32>,
+    /// Initial weights uniform in [-S, S) (default √(3/784), the article's 1 with --preset article).
+    #[arg(long, value_name = "S", value_parser = positive_f32)]
+    pub init_scale: Option<f32>,
+    /// Seed of the initial weights.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Train on the first N training images only.
+    #[arg(long, value_name = "N", value_parser = positive_usize)]
+    pub train_limit: Option<usize>,
+    /// Print one JSON object on stdout and nothing else (progress goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn positive_usize(s: &str) -> Result<usize, String> {
+    let v: usize = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a whole number"))?;
+    if v == 0 {
+        return Err("must be at least 1".into());
+    }
+    Ok(v)
+}
+
+fn finite_f32(s: &str) -> Result<f32, String> {
+    let v: f32 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if !v.is_finite() {
+        return Err(format!("`{s}` is not a finite number"));
+    }
+    Ok(v)
+}
+
+fn positive_f32(s: &str) -> Result<f32, String> {
+    let v = finite_f32(s)?;
+    if v <= 0.0 {
+        return Err(format!("must be greater than 0 (got {s})"));
+    }
+    Ok(v)
+}
+
+fn non_negative_f32(s: &str) -> Result<f32, String> {
+    let v = finite_f32(s)?;
+    if v < 0.0 {
+        return Err(format!("must be 0 or more (got {s})"));
+    }
+    Ok(v)
+}
+
+/// The configuration a preset starts from.
+fn preset_config(preset: Preset, inputs: usize) -> TrainConfig {
+    match preset {
+        Preset::Default => TrainConfig {
+            epochs: 10,
+            hidden: 256,
+            hyper: Hyper {
+                lr: 0.5,
+                l1: 0.0,
+                l2: 0.0,
+                batch_size: 100,
+            },
+            init_scale: (3.0 / inputs as f32).sqrt(),
+            seed: 42,
+        },
+        Preset::Article => TrainConfig {
+            epochs: 300,
+            hidden: 50,
+            hyper: Hyper {
+                lr: 2.4,
+                l1: 0.0,
+                l2: 0.5 / 2400.0,
+                batch_size: 2400,
+            },
+            init_scale: 1.0,
+            seed: 42,
+        },
+    }
+}
+
+impl TrainArgs {
+    /// The preset with every given flag applied.
+    pub fn config(&self, inputs: usize) -> TrainConfig {
+        let preset = match self.preset {
+            PresetChoice::Default => Preset::Default,
+            PresetChoice::Article => Preset::Article,
+        };
+        let mut c = preset_config(preset, inputs);
+        c.epochs = self.epochs.unwrap_or(c.epochs);
+        c.hidden = self.hidden.unwrap_or(c.hidden);
+        c.hyper.batch_size = self.batch_size.unwrap_or(c.hyper.batch_size);
+        c.hyper.lr = self.lr.unwrap_or(c.hyper.lr);
+        c.hyper.l1 = self.l1.unwrap_or(c.hyper.l1);
+        c.hyper.l2 = self.l2.unwrap_or(c.hyper.l2);
+        c.init_scale = self.init_scale.unwrap_or(c.init_scale);
+        c.seed = self.seed;
+        c
+    }
+}
+
+/// Opens the backend the user asked for. `auto` takes a hardware GPU when
+/// there is one and otherwise the CPU backend (faster than a software GPU
+/// driver), and says which on `log`.
+pub fn open_backend(choice: BackendChoice, log: &mut dyn FnMut(&str)) -> Result<Box<dyn Backend>> {
+    let api = match choice {
+        BackendChoice::Cpu => return Ok(Box::new(CpuBackend::new(None)?)),
+        BackendChoice::Auto => {
+            let adapters = list_adapters();
+            if let Some(hw) = adapters.iter().find(|a| a.device_type != "Cpu") {
+                log(&format!("auto: using the GPU adapter {hw}"));
+                return Ok(Box::new(GpuBackend::new(Api::Any)?));
+            }
+            match adapters.first() {
+                Some(sw) => log(&format!(
+                    "auto: only the software adapter {sw} found; using the CPU backend, which is faster \
+                     (--backend {} forces the adapter)",
+                    sw.backend
+                )),
+                None => log("auto: no GPU adapter found; using the CPU backend"),
+            }
+            return Ok(Box::new(CpuBackend::new(None)?));
+        }
+        BackendChoice::Vulkan => Api::Vulkan,
+        BackendChoice::Metal => Api::Metal,
+        BackendChoice::Dx12 => Api::Dx12,
+        BackendChoice::Gl => Api::Gl,
+    };
+    Ok(Box::new(GpuBackend::new(api)?))
+}
+
+/// What `--json` prints.
+#[derive(Serialize)]
+struct TrainJson<'a> {
+    backend: &'a str,
+    adapter: &'a str,
+    epochs: usize,
+    hidden: usize,
+    batch_size: usize,
+    train_accuracy: f64,
+    test_accuracy: f64,
+    loss: Vec<f64>,
+    epoch_seconds: Vec<f64>,
+    total_seconds: f64,
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Some(Command::Adapters) => adapters(),
+        Some(Command::Train(args)) => run_train(&args),
+        None => run_train(&cli.train),
+    }
+}
+
+fn adapters() -> Result<()> {
+    let all = list_adapters();
+    if all.is_empty() {
+        println!("no GPU adapters found (on Debian, `apt-get install mesa-vulkan-drivers` gives the software Vulkan driver lavapipe)");
+    }
+    for a in all {
+        println!(
+            "{:<7} {:<40} {:<14} {}",
+            a.backend, a.name, a.device_type, a.driver
+        );
+    }
+    Ok(())
+}
+
+fn run_train(args: &TrainArgs) -> Result<()> {
+    let json = args.json;
+    // Human-readable lines go to stdout, or to stderr when stdout carries JSON.
+    let say = |line: &str| {
+        if json {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    };
+    let dir = find_data_dir(args.data.as_deref());
+    let data = load_fashion_mnist(&dir)?;
+    let train_set = match args.train_limit {
+        Some(n) => data.train.take(n),
+        None => data.train.clone(),
+    };
+    let config = args.config(train_set.pixels_per_image());
+
+    let mut backend = open_backend(args.backend, &mut |l| say(l))?;
+    let info = backend.info();
+    say(&format!(
+        "backend {}, adapter {}, driver {}",
+        info.backend,
+        info.adapter,
+        if info.driver.is_empty() {
+            "-"
+        } else {
+            &info.driver
+        }
+    ));
+    say(&format!(
+        "data {}: {} training and {} test images of {}x{}, {} classes",
+        dir.display(),
+        train_set.count,
+        data.test.count,
+        train_set.rows,
+        train_set.cols,
+        train_set.classes
+    ));
+    say(&format!(
+        "model: {} → {} sigmoid → {} softmax; {} epochs, batch {}, lr {}, l1 {}, l2 {}, init ±{:.4}, seed {}",
+        train_set.pixels_per_image(),
+        config.hidden,
+        train_set.classes,
+        config.epochs,
+        config.hyper.batch_size,
+        config.hyper.lr,
+        config.hyper.l1,
+        config.hyper.l2,
+        config.init_scale,
+        config.seed
+    ));
+
+    let bar = progress_bar(config.epochs as u64);
+    let mut on_epoch = |e: &EpochReport| {
+        let line = format!(
+            "epoch {:>3}/{}  loss {:.4}  train accuracy {:6.2}%  {:.2} s",
+            e.epoch,
+            config.epochs,
+            e.stats.loss,
+            100.0 * e.stats.accuracy,
+            e.seconds
+        );
+        match &bar {
+            Some(bar) => {
+                bar.suspend(|| say(&line));
+                bar.inc(1);
+            }
+            None => say(&line),
+        }
+    };
+    let report = train(
+        backend.as_mut(),
+        &train_set,
+        &data.test,
+        &config,
+        &mut on_epoch,
+    )
+    .with_context(|| format!("training on {} ({})", info.backend, info.adapter))?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    summarize(&report, &config, &say);
+    if json {
+        let out = TrainJson {
+            backend: &report.backend.backend,
+            adapter: &report.backend.adapter,
+            epochs: config.epochs,
+            hidden: config.hidden,
+            batch_size: config.hyper.batch_size,
+            train_accuracy: report.train.accuracy,
+            test_accuracy: report.test.accuracy,
+            loss: report.epochs.iter().map(|e| e.stats.loss).collect(),
+            epoch_seconds: report.epochs.iter().map(|e| e.seconds).collect(),
+            total_seconds: report.total_seconds,
+        };
+        println!("{}", serde_json::to_string(&out)?);
+    }
+    Ok(())
+}
+
+fn summarize(report: &TrainReport, config: &TrainConfig, say: &dyn Fn(&str)) {
+    let times: Vec<f64> = report.epochs.iter().map(|e| e.seconds).collect();
+    say(&format!(
+        "train accuracy {:.2}%, test accuracy {:.2}% (test loss {:.4})",
+        100.0 * report.train.accuracy,
+        100.0 * report.test.accuracy,
+        report.test.loss
+    ));
+    say(&format!(
+        "{} epochs in {:.2} s (median epoch {:.3} s; setup {:.2} s)",
+        config.epochs,
+        report.total_seconds,
+        median(&times),
+        report.setup_seconds
+    ));
+}
+
+/// A bar over the epochs on stderr, only when stderr is a terminal.
+fn progress_bar(epochs: u64) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(epochs);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bar:40} {pos}/{len} epochs, {elapsed} elapsed, eta {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    Some(bar)
+}

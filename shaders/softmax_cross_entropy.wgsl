@@ -1,0 +1,65 @@
+// Row-wise softmax, cross-entropy loss and its gradient, one invocation per row.
+//
+//   P[r]        = softmax(Z2[r])                      (row max subtracted)
+//   loss[i]     = −log P[r, y] = log Σ_c e^(z_c − max) − (z_y − max)
+//   G2[r, c]    = (P[r, c] − [c = y]) / rows
+//   predicted[i] = arg-max_c Z2[r, c] (lowest index on ties)
+// where i = row_offset + r indexes the whole set.
+//
+// Buffers:
+//   z2        : array<f32>  rows × C (read)
+//   labels    : array<u32>  the whole set's labels
+//   g2        : array<f32>  rows × C (written)
+//   loss      : array<f32>  one per image of the set (written at i)
+//   predicted : array<u32>  one per image of the set (written at i)
+//   batch     : uniform, dynamic offset: row_offset, rows, classes
+// Dispatch: (ceil(rows / WG), 1, 1).
+
+override WG: u32 = 64u;
+
+struct Batch {
+    row_offset: u32,
+    rows: u32,
+    classes: u32,
+    _pad: u32,
+}
+
+@group(0) @binding(0) var<storage, read> z2: array<f32>;
+@group(0) @binding(1) var<storage, read> labels: array<u32>;
+@group(0) @binding(2) var<storage, read_write> g2: array<f32>;
+@group(0) @binding(3) var<storage, read_write> loss: array<f32>;
+@group(0) @binding(4) var<storage, read_write> predicted: array<u32>;
+@group(0) @binding(5) var<uniform> batch: Batch;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let r = gid.x;
+    if (r >= batch.rows) {
+        return;
+    }
+    let c_n = batch.classes;
+    let base = r * c_n;
+    let i = batch.row_offset + r;
+    let y = labels[i];
+
+    var z_max = z2[base];
+    var arg = 0u;
+    for (var c = 1u; c < c_n; c++) {
+        let z = z2[base + c];
+        if (z > z_max) {
+            z_max = z;
+            arg = c;
+        }
+    }
+    var sum = 0.0;
+    for (var c = 0u; c < c_n; c++) {
+        sum += exp(z2[base + c] - z_max);
+    }
+    let scale = 1.0 / f32(batch.rows);
+    for (var c = 0u; c < c_n; c++) {
+        let p = exp(z2[base + c] - z_max) / sum;
+        g2[base + c] = (p - select(0.0, 1.0, c == y)) * scale;
+    }
+    loss[i] = log(sum) - (z2[base + y] - z_max);
+    predicted[i] = arg;
+}

@@ -1,0 +1,42 @@
+// Standardize one batch of u8 images into f32 rows.
+//
+//   x[r, d] = (p[row_offset + r, d] − mean[d]) · inv_std[d]      r < rows, d < D
+//
+// Buffers:
+//   pixels  : array<u32>  the whole set, 4 u8 pixels per word, little-endian,
+//                         image i pixel d at byte i·D + d
+//   mean    : array<f32>  D
+//   inv_std : array<f32>  D
+//   x       : array<f32>  rows × D, row-major (written)
+//   batch   : uniform     first image of the batch and its row count
+//                         (bound with a dynamic offset, one slot per batch)
+// Dispatch: (ceil(D / WG), rows, 1).
+
+override WG: u32 = 64u;
+
+struct Batch {
+    row_offset: u32,
+    rows: u32,
+    pixels_per_image: u32,
+    _unused: u32,
+}
+
+@group(0) @binding(0) var<storage, read> pixels: array<u32>;
+@group(0) @binding(1) var<storage, read> mean: array<f32>;
+@group(0) @binding(2) var<storage, read> inv_std: array<f32>;
+@group(0) @binding(3) var<storage, read_write> x: array<f32>;
+@group(0) @binding(4) var<uniform> batch: Batch;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let d = gid.x;
+    let r = gid.y;
+    let dim = batch.pixels_per_image;
+    if (d >= dim || r >= batch.rows) {
+        return;
+    }
+    let byte_index = (batch.row_offset + r) * dim + d;
+    let word = pixels[byte_index / 4u];
+    let p = f32((word >> (8u * (byte_index % 4u))) & 0xffu);
+    x[r * dim + d] = (p - mean[d]) * inv_std[d];
+}

@@ -1,0 +1,254 @@
+//! The wgpu instance, adapter choice, device, and the capture of wgpu errors
+//! as values instead of panics.
+
+use std::sync::{Arc, Mutex};
+
+use anyhow::{anyhow, bail, Context, Result};
+
+use crate::backend::BackendInfo;
+
+/// Which graphics API to open the GPU through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Api {
+    /// The best adapter of any API.
+    Any,
+    Vulkan,
+    Metal,
+    Dx12,
+    Gl,
+}
+
+impl Api {
+    fn backends(self) -> wgpu::Backends {
+        match self {
+            Api::Any => wgpu::Backends::all(),
+            Api::Vulkan => wgpu::Backends::VULKAN,
+            Api::Metal => wgpu::Backends::METAL,
+            Api::Dx12 => wgpu::Backends::DX12,
+            Api::Gl => wgpu::Backends::GL,
+        }
+    }
+
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Api::Any => "auto",
+            Api::Vulkan => "vulkan",
+            Api::Metal => "metal",
+            Api::Dx12 => "dx12",
+            Api::Gl => "gl",
+        }
+    }
+}
+
+/// One adapter as `fashion-nn adapters` lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdapterSummary {
+    pub backend: String,
+    pub name: String,
+    pub device_type: String,
+    pub driver: String,
+}
+
+impl std::fmt::Display for AdapterSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {} ({}, driver {})",
+            self.backend, self.name, self.device_type, self.driver
+        )
+    }
+}
+
+fn backend_name(backend: wgpu::Backend) -> String {
+    match backend {
+        wgpu::Backend::Vulkan => "vulkan".into(),
+        wgpu::Backend::Metal => "metal".into(),
+        wgpu::Backend::Dx12 => "dx12".into(),
+        wgpu::Backend::Gl => "gl".into(),
+        other => format!("{other:?}").to_lowercase(),
+    }
+}
+
+fn summarize(info: &wgpu::AdapterInfo) -> AdapterSummary {
+    let driver = match (info.driver.is_empty(), info.driver_info.is_empty()) {
+        (false, false) => format!("{} {}", info.driver, info.driver_info),
+        (false, true) => info.driver.clone(),
+        (true, false) => info.driver_info.clone(),
+        (true, true) => "unknown".into(),
+    };
+    AdapterSummary {
+        backend: backend_name(info.backend),
+        name: info.name.clone(),
+        device_type: format!("{:?}", info.device_type),
+        driver,
+    }
+}
+
+fn instance(api: Api) -> wgpu::Instance {
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+    desc.backends = api.backends();
+    wgpu::Instance::new(desc)
+}
+
+/// Every adapter wgpu finds on any API.
+pub fn list_adapters() -> Vec<AdapterSummary> {
+    let instance = instance(Api::Any);
+    pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
+        .iter()
+        .map(|a| summarize(&a.get_info()))
+        .collect()
+}
+
+/// Preference among device types: a real GPU first, the CPU rasterizer last.
+fn rank(device_type: wgpu::DeviceType) -> u8 {
+    match device_type {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Other => 3,
+        wgpu::DeviceType::Cpu => 4,
+    }
+}
+
+/// The errors wgpu reports through its uncaptured-error callback, kept until
+/// the next [`GpuContext::check`].
+type ErrorSink = Arc<Mutex<Vec<String>>>;
+
+/// An open device and its queue.
+pub struct GpuContext {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub info: wgpu::AdapterInfo,
+    pub limits: wgpu::Limits,
+    pub is_software: bool,
+    errors: ErrorSink,
+    lost: Arc<Mutex<Option<String>>>,
+}
+
+impl GpuContext {
+    /// Opens the best adapter of `api`, or explains which adapters exist.
+    pub fn new(api: Api) -> Result<Self> {
+        let instance = instance(api);
+        let mut adapters = pollster::block_on(instance.enumerate_adapters(api.backends()));
+        adapters.sort_by_key(|a| rank(a.get_info().device_type));
+        let Some(adapter) = adapters.into_iter().next() else {
+            let all = list_adapters();
+            let present = if all.is_empty() {
+                "none".to_string()
+            } else {
+                all.iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            };
+            bail!(
+                "no {} GPU adapter found (adapters present: {present}). \
+                 Pick one of those with --backend, use --backend cpu, or install a driver \
+                 (on Debian, `apt-get install mesa-vulkan-drivers` gives the software Vulkan driver lavapipe)",
+                api.name()
+            );
+        };
+        let info = adapter.get_info();
+        let limits = adapter.limits();
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("fashion-nn device"),
+            required_features: wgpu::Features::empty(),
+            // Ask for everything the adapter offers: the data set wants the
+            // largest storage-buffer binding it allows.
+            required_limits: limits.clone(),
+            ..Default::default()
+        }))
+        .with_context(|| format!("opening GPU device {} ({:?})", info.name, info.backend))?;
+
+        let errors: ErrorSink = Arc::new(Mutex::new(Vec::new()));
+        let sink = errors.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            if let Ok(mut v) = sink.lock() {
+                v.push(e.to_string());
+            }
+        }));
+        let lost = Arc::new(Mutex::new(None));
+        let lost_sink = lost.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            if let Ok(mut v) = lost_sink.lock() {
+                *v = Some(format!("{reason:?}: {message}"));
+            }
+        });
+        let is_software = info.device_type == wgpu::DeviceType::Cpu;
+        Ok(GpuContext {
+            device,
+            queue,
+            info,
+            limits,
+            is_software,
+            errors,
+            lost,
+        })
+    }
+
+    /// Backend, adapter and driver for display.
+    pub fn backend_info(&self) -> BackendInfo {
+        let s = summarize(&self.info);
+        BackendInfo {
+            backend: s.backend,
+            adapter: s.name,
+            driver: s.driver,
+        }
+    }
+
+    /// Turns any error wgpu reported since the last call into an `Err`.
+    pub fn check(&self, what: &str) -> Result<()> {
+        if let Ok(lost) = self.lost.lock() {
+            if let Some(reason) = lost.as_ref() {
+                bail!("the GPU device was lost while {what} ({reason})");
+            }
+        }
+        let errors = match self.errors.lock() {
+            Ok(mut v) => std::mem::take(&mut *v),
+            Err(_) => Vec::new(),
+        };
+        if !errors.is_empty() {
+            bail!("GPU error while {what}: {}", errors.join("; "));
+        }
+        Ok(())
+    }
+
+    /// Blocks until the queue has finished everything submitted so far.
+    pub fn wait(&self, what: &str) -> Result<()> {
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| anyhow!("waiting for the GPU while {what}: {e}"))?;
+        self.check(what)
+    }
+
+    /// A storage buffer of `size` bytes must fit one binding of this adapter.
+    pub fn check_binding(&self, what: &str, size: u64) -> Result<()> {
+        let max_binding = u64::from(self.limits.max_storage_buffer_binding_size);
+        let max_buffer = self.limits.max_buffer_size;
+        let max = max_binding.min(max_buffer);
+        if size > max {
+            bail!(
+                "{what} needs a {:.1} MiB storage buffer, but this adapter ({}) binds at most {:.1} MiB \
+                 (max_storage_buffer_binding_size {max_binding}, max_buffer_size {max_buffer}); \
+                 use a smaller --batch-size, --hidden or --train-limit, or --backend cpu",
+                size as f64 / 1048576.0,
+                self.info.name,
+                max as f64 / 1048576.0
+            );
+        }
+        Ok(())
+    }
+
+    /// A dispatch of `groups` workgroups along one dimension must be allowed.
+    pub fn check_dispatch(&self, what: &str, groups: u32) -> Result<()> {
+        let max = self.limits.max_compute_workgroups_per_dimension;
+        if groups > max {
+            bail!(
+                "{what} needs {groups} workgroups along one dimension, but this adapter allows \
+                 {max} (max_compute_workgroups_per_dimension); use a smaller --batch-size"
+            );
+        }
+        Ok(())
+    }
+}

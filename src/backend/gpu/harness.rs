@@ -1,0 +1,229 @@
+//! Runs one kernel on host data and returns its output: what the kernel tests
+//! compare with the CPU reference, and what the per-kernel benchmarks time.
+//! Buffers are made per call; the training path never uses this module.
+
+use anyhow::Result;
+
+use super::buffers::{read_back, read_f32, storage, storage_init, uniform_init};
+use super::context::GpuContext;
+use super::pipelines::{Epilogue, Kernel, Pipelines};
+use super::plan::matmul_groups;
+use super::uniforms::{Batch, ColumnDims, DeltaDims, MatmulDims, Step};
+
+fn submit(
+    ctx: &GpuContext,
+    kernel: &Kernel,
+    buffers: &[&wgpu::Buffer],
+    groups: [u32; 2],
+    dynamic: bool,
+    repeat: usize,
+) -> Result<()> {
+    let group = kernel.bind(ctx, kernel.name, buffers, dynamic.then_some(16));
+    let mut encoder = ctx
+        .device
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some(kernel.name),
+        });
+    {
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some(kernel.name),
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(&kernel.pipeline);
+        let offsets: &[u32] = if dynamic { &[0] } else { &[] };
+        pass.set_bind_group(0, &group, offsets);
+        for _ in 0..repeat {
+            pass.dispatch_workgroups(groups[0], groups[1], 1);
+        }
+    }
+    ctx.queue.submit([encoder.finish()]);
+    ctx.wait(kernel.name)
+}
+
+fn f32s(ctx: &GpuContext, label: &str, v: &[f32]) -> wgpu::Buffer {
+    storage_init(ctx, label, bytemuck::cast_slice(v))
+}
+
+/// `standardize.wgsl` over images `row_offset..row_offset + rows` of `pixels`.
+pub fn standardize(
+    ctx: &GpuContext,
+    k: &Pipelines,
+    pixels: &[u8],
+    mean: &[f32],
+    inv_std: &[f32],
+    row_offset: usize,
+    rows: usize,
+) -> Result<Vec<f32>> {
+    let d = mean.len();
+    let x = storage(ctx, "x", (rows * d * 4) as u64);
+    let batch = Batch {
+        row_offset: row_offset as u32,
+        rows: rows as u32,
+        width: d as u32,
+        _pad: 0,
+    };
+    let u = uniform_init(ctx, "batch", bytemuck::bytes_of(&batch));
+    let p = storage_init(ctx, "pixels", pixels);
+    let (m, s) = (f32s(ctx, "mean", mean), f32s(ctx, "inv_std", inv_std));
+    submit(
+        ctx,
+        &k.standardize,
+        &[&p, &m, &s, &x, &u],
+        [(d as u32).div_ceil(64), rows as u32],
+        true,
+        1,
+    )?;
+    read_f32(ctx, &x, rows * d, "standardize")
+}
+
+/// `matmul.wgsl` with `epilogue`; `out` is the initial output (read by the
+/// SGD epilogue), `step` its lr, l1, l2. Runs the dispatch `repeat` times.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul(
+    ctx: &GpuContext,
+    k: &Pipelines,
+    epilogue: Epilogue,
+    dims: MatmulDims,
+    a: &[f32],
+    b: &[f32],
+    bias: &[f32],
+    out: &[f32],
+    step: Step,
+    repeat: usize,
+) -> Result<Vec<f32>> {
+    let (ab, bb, biasb, outb) = (
+        f32s(ctx, "a", a),
+        f32s(ctx, "b", b),
+        f32s(ctx, "bias", bias),
+        f32s(ctx, "out", out),
+    );
+    let d = uniform_init(ctx, "dims", bytemuck::bytes_of(&dims));
+    let s = uniform_init(ctx, "step", bytemuck::bytes_of(&step));
+    submit(
+        ctx,
+        k.matmul(epilogue),
+        &[&ab, &bb, &biasb, &outb, &d, &s],
+        matmul_groups(&dims),
+        false,
+        repeat,
+    )?;
+    read_f32(ctx, &outb, out.len(), "matmul")
+}
+
+/// What `softmax_cross_entropy.wgsl` writes: G2 (rows × C), and each row's
+/// loss and arg-max (indexed from `row_offset` in the whole set).
+pub struct SoftmaxOut {
+    pub g2: Vec<f32>,
+    pub loss: Vec<f32>,
+    pub predicted: Vec<u32>,
+}
+
+/// `softmax_cross_entropy.wgsl` on one batch of `rows` rows of Z2.
+pub fn softmax_cross_entropy(
+    ctx: &GpuContext,
+    k: &Pipelines,
+    z2: &[f32],
+    labels: &[u32],
+    row_offset: usize,
+    rows: usize,
+    classes: usize,
+) -> Result<SoftmaxOut> {
+    let n = labels.len();
+    let (z, l) = (
+        f32s(ctx, "z2", z2),
+        storage_init(ctx, "labels", bytemuck::cast_slice(labels)),
+    );
+    let g2 = storage(ctx, "g2", (rows * classes * 4) as u64);
+    let loss = storage(ctx, "loss", (n * 4) as u64);
+    let pred = storage(ctx, "predicted", (n * 4) as u64);
+    let batch = Batch {
+        row_offset: row_offset as u32,
+        rows: rows as u32,
+        width: classes as u32,
+        _pad: 0,
+    };
+    let u = uniform_init(ctx, "batch", bytemuck::bytes_of(&batch));
+    submit(
+        ctx,
+        &k.softmax_cross_entropy,
+        &[&z, &l, &g2, &loss, &pred, &u],
+        [(rows as u32).div_ceil(64), 1],
+        true,
+        1,
+    )?;
+    Ok(SoftmaxOut {
+        g2: read_f32(ctx, &g2, rows * classes, "softmax")?,
+        loss: read_f32(ctx, &loss, n, "softmax")?,
+        predicted: bytemuck::pod_collect_to_vec(&read_back(ctx, &pred, (n * 4) as u64, "softmax")?),
+    })
+}
+
+/// `hidden_delta.wgsl`: G1 = (G2·W2) ⊙ A1 ⊙ (1 − A1).
+pub fn hidden_delta(
+    ctx: &GpuContext,
+    k: &Pipelines,
+    g2: &[f32],
+    w2: &[f32],
+    a1: &[f32],
+    rows: usize,
+    hidden: usize,
+    classes: usize,
+) -> Result<Vec<f32>> {
+    let (g, w, a) = (
+        f32s(ctx, "g2", g2),
+        f32s(ctx, "w2", w2),
+        f32s(ctx, "a1", a1),
+    );
+    let g1 = storage(ctx, "g1", (rows * hidden * 4) as u64);
+    let dims = DeltaDims {
+        rows: rows as u32,
+        hidden: hidden as u32,
+        classes: classes as u32,
+        _pad: 0,
+    };
+    let u = uniform_init(ctx, "dims", bytemuck::bytes_of(&dims));
+    submit(
+        ctx,
+        &k.hidden_delta,
+        &[&g, &w, &a, &g1, &u],
+        [(hidden as u32).div_ceil(64), rows as u32],
+        false,
+        1,
+    )?;
+    read_f32(ctx, &g1, rows * hidden, "hidden_delta")
+}
+
+/// `bias_update.wgsl`: b ← b − lr·Σᵢ G[i].
+pub fn bias_update(
+    ctx: &GpuContext,
+    k: &Pipelines,
+    g: &[f32],
+    b: &[f32],
+    rows: usize,
+    lr: f32,
+) -> Result<Vec<f32>> {
+    let cols = b.len();
+    let (gb, bb) = (f32s(ctx, "g", g), f32s(ctx, "b", b));
+    let dims = ColumnDims {
+        rows: rows as u32,
+        cols: cols as u32,
+        _pad: [0; 2],
+    };
+    let step = Step {
+        lr,
+        l1: 0.0,
+        l2: 0.0,
+        _pad: 0.0,
+    };
+    let u = uniform_init(ctx, "dims", bytemuck::bytes_of(&dims));
+    let s = uniform_init(ctx, "step", bytemuck::bytes_of(&step));
+    submit(
+        ctx,
+        &k.bias_update,
+        &[&gb, &bb, &u, &s],
+        [(cols as u32).div_ceil(64), 1],
+        false,
+        1,
+    )?;
+    read_f32(ctx, &bb, cols, "bias_update")
+}

@@ -1,0 +1,241 @@
+//! The one place that turns `shaders/*.wgsl` into compute pipelines with
+//! explicit bind-group layouts.
+
+use anyhow::Result;
+
+use super::context::GpuContext;
+
+/// How a kernel binds one resource.
+#[derive(Clone, Copy, Debug)]
+enum Slot {
+    /// `var<storage, read>`
+    Read,
+    /// `var<storage, read_write>`
+    ReadWrite,
+    /// `var<uniform>`
+    Uniform,
+    /// `var<uniform>` bound with a dynamic offset (one slot per batch).
+    UniformDynamic,
+}
+
+/// What [`matmul.wgsl`](../../../shaders/matmul.wgsl) does with each sum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Epilogue {
+    /// out = acc
+    Store = 0,
+    /// out = acc + bias
+    Bias = 1,
+    /// out = σ(acc + bias)
+    BiasSigmoid = 2,
+    /// out ← out − lr·(acc + l1·sign(out) + l2·out)
+    Sgd = 3,
+}
+
+/// A compute pipeline with its layout and workgroup shape.
+pub struct Kernel {
+    pub name: &'static str,
+    pub pipeline: wgpu::ComputePipeline,
+    pub layout: wgpu::BindGroupLayout,
+    /// Invocations per workgroup along x and y.
+    pub workgroup: [u32; 2],
+    /// The binding bound with a dynamic offset, if any.
+    dynamic_slot: Option<usize>,
+}
+
+impl Kernel {
+    /// A bind group binding `buffers` to slots 0, 1, … in order. Dynamic
+    /// uniform slots bind `dynamic_size` bytes (one batch's slot).
+    pub fn bind(
+        &self,
+        ctx: &GpuContext,
+        label: &str,
+        buffers: &[&wgpu::Buffer],
+        dynamic_size: Option<u64>,
+    ) -> wgpu::BindGroup {
+        let entries: Vec<wgpu::BindGroupEntry> = buffers
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                let dynamic = dynamic_size.filter(|_| self.dynamic_slot == Some(i));
+                wgpu::BindGroupEntry {
+                    binding: i as u32,
+                    resource: match dynamic {
+                        Some(size) => wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                            buffer: b,
+                            offset: 0,
+                            size: wgpu::BufferSize::new(size),
+                        }),
+                        None => b.as_entire_binding(),
+                    },
+                }
+            })
+            .collect();
+        ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(label),
+            layout: &self.layout,
+            entries: &entries,
+        })
+    }
+}
+
+/// Every kernel the trainer dispatches.
+pub struct Pipelines {
+    pub standardize: Kernel,
+    pub matmul_store: Kernel,
+    pub matmul_bias: Kernel,
+    pub matmul_bias_sigmoid: Kernel,
+    pub matmul_sgd: Kernel,
+    pub softmax_cross_entropy: Kernel,
+    pub hidden_delta: Kernel,
+    pub bias_update: Kernel,
+}
+
+/// Outputs per invocation of `matmul.wgsl` along M and N (its `TM`, `TN`).
+pub const MATMUL_TILE: [u32; 2] = [4, 4];
+
+impl Pipelines {
+    /// Compiles every shader. On lavapipe the machine code is built at the
+    /// first dispatch, not here.
+    pub fn new(ctx: &GpuContext) -> Result<Self> {
+        use Slot::*;
+        let standardize = build(
+            ctx,
+            "standardize",
+            include_str!("../../../shaders/standardize.wgsl"),
+            &[Read, Read, Read, ReadWrite, UniformDynamic],
+            &[("WG", 64.0)],
+            [64, 1],
+        );
+        let matmul_src = include_str!("../../../shaders/matmul.wgsl");
+        let matmul_slots = [Read, Read, Read, ReadWrite, Uniform, Uniform];
+        let matmul = |name: &'static str, epilogue: Epilogue| {
+            build(
+                ctx,
+                name,
+                matmul_src,
+                &matmul_slots,
+                &[
+                    ("WG_X", 8.0),
+                    ("WG_Y", 8.0),
+                    ("EPILOGUE", epilogue as u32 as f64),
+                ],
+                [8, 8],
+            )
+        };
+        let pipelines = Pipelines {
+            standardize,
+            matmul_store: matmul("matmul_store", Epilogue::Store),
+            matmul_bias: matmul("matmul_bias", Epilogue::Bias),
+            matmul_bias_sigmoid: matmul("matmul_bias_sigmoid", Epilogue::BiasSigmoid),
+            matmul_sgd: matmul("matmul_sgd", Epilogue::Sgd),
+            softmax_cross_entropy: build(
+                ctx,
+                "softmax_cross_entropy",
+                include_str!("../../../shaders/softmax_cross_entropy.wgsl"),
+                &[Read, Read, ReadWrite, ReadWrite, ReadWrite, UniformDynamic],
+                &[("WG", 64.0)],
+                [64, 1],
+            ),
+            hidden_delta: build(
+                ctx,
+                "hidden_delta",
+                include_str!("../../../shaders/hidden_delta.wgsl"),
+                &[Read, Read, Read, ReadWrite, Uniform],
+                &[("WG", 64.0)],
+                [64, 1],
+            ),
+            bias_update: build(
+                ctx,
+                "bias_update",
+                include_str!("../../../shaders/bias_update.wgsl"),
+                &[Read, ReadWrite, Uniform, Uniform],
+                &[("WG", 64.0)],
+                [64, 1],
+            ),
+        };
+        ctx.check("compiling the WGSL shaders")?;
+        Ok(pipelines)
+    }
+
+    /// The matmul pipeline for an epilogue.
+    pub fn matmul(&self, epilogue: Epilogue) -> &Kernel {
+        match epilogue {
+            Epilogue::Store => &self.matmul_store,
+            Epilogue::Bias => &self.matmul_bias,
+            Epilogue::BiasSigmoid => &self.matmul_bias_sigmoid,
+            Epilogue::Sgd => &self.matmul_sgd,
+        }
+    }
+}
+
+fn build(
+    ctx: &GpuContext,
+    name: &'static str,
+    source: &str,
+    slots: &[Slot],
+    constants: &[(&str, f64)],
+    workgroup: [u32; 2],
+) -> Kernel {
+    let module = ctx
+        .device
+        .create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(name),
+            source: wgpu::ShaderSource::Wgsl(source.into()),
+        });
+    let entries: Vec<wgpu::BindGroupLayoutEntry> = slots
+        .iter()
+        .enumerate()
+        .map(|(i, slot)| wgpu::BindGroupLayoutEntry {
+            binding: i as u32,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: match slot {
+                Slot::Read | Slot::ReadWrite => wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Storage {
+                        read_only: matches!(slot, Slot::Read),
+                    },
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
+                Slot::Uniform | Slot::UniformDynamic => wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Uniform,
+                    has_dynamic_offset: matches!(slot, Slot::UniformDynamic),
+                    min_binding_size: None,
+                },
+            },
+            count: None,
+        })
+        .collect();
+    let layout = ctx
+        .device
+        .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some(name),
+            entries: &entries,
+        });
+    let pipeline_layout = ctx
+        .device
+        .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some(name),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+    let pipeline = ctx
+        .device
+        .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(name),
+            layout: Some(&pipeline_layout),
+            module: &module,
+            entry_point: Some("main"),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants,
+                ..Default::default()
+            },
+            cache: None,
+        });
+    Kernel {
+        name,
+        pipeline,
+        layout,
+        workgroup,
+        dynamic_slot: slots.iter().position(|s| matches!(s, Slot::UniformDynamic)),
+    }
+}

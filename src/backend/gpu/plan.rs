@@ -1,0 +1,300 @@
+//! Everything an epoch dispatches, built once per (set, batch size) before
+//! the first epoch: the batch table, the uniform blocks and the bind groups.
+//! Nothing here is created inside an epoch.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+
+use super::buffers::uniform_init;
+use super::context::GpuContext;
+use super::pipelines::{Epilogue, Pipelines, MATMUL_TILE};
+use super::uniforms::{Batch, ColumnDims, DeltaDims, MatmulDims};
+use crate::model::Shape;
+
+/// The model's parameters on the device.
+pub struct ModelBuffers {
+    pub shape: Shape,
+    pub w1: wgpu::Buffer,
+    pub b1: wgpu::Buffer,
+    pub w2: wgpu::Buffer,
+    pub b2: wgpu::Buffer,
+}
+
+/// Per-batch intermediates, sized for `rows` images.
+pub struct Scratch {
+    pub rows: usize,
+    /// X: rows × D standardized pixels.
+    pub x: wgpu::Buffer,
+    /// A1: rows × H hidden activations.
+    pub a1: wgpu::Buffer,
+    /// Z2: rows × C output logits.
+    pub z2: wgpu::Buffer,
+    /// G2: rows × C output error.
+    pub g2: wgpu::Buffer,
+    /// G1: rows × H hidden error.
+    pub g1: wgpu::Buffer,
+}
+
+/// One uploaded set.
+pub struct SetBuffers {
+    pub count: usize,
+    pub pixels_per_image: usize,
+    pub classes: usize,
+    /// Labels kept on the host too, to count correct predictions.
+    pub labels_host: Vec<u8>,
+    pub pixels: wgpu::Buffer,
+    pub labels: wgpu::Buffer,
+    pub mean: wgpu::Buffer,
+    pub inv_std: wgpu::Buffer,
+    /// −log P[i, yᵢ] of every image, from its last forward pass.
+    pub loss: wgpu::Buffer,
+    /// arg-max of every image, from its last forward pass.
+    pub predicted: wgpu::Buffer,
+    pub loss_staging: wgpu::Buffer,
+    pub predicted_staging: wgpu::Buffer,
+}
+
+/// The bind groups of one batch size; a set has at most two (full and last).
+pub struct RowsGroups {
+    pub z1: wgpu::BindGroup,
+    pub z2: wgpu::BindGroup,
+    pub delta: wgpu::BindGroup,
+    pub dw2: wgpu::BindGroup,
+    pub db2: wgpu::BindGroup,
+    pub dw1: wgpu::BindGroup,
+    pub db1: wgpu::BindGroup,
+    pub dims: RowsDims,
+}
+
+/// The sizes each dispatch of one batch size covers.
+#[derive(Clone, Copy)]
+pub struct RowsDims {
+    pub z1: MatmulDims,
+    pub z2: MatmulDims,
+    pub dw2: MatmulDims,
+    pub dw1: MatmulDims,
+}
+
+/// The dispatch plan of one set at one batch size.
+pub struct Plan {
+    /// (first image, rows) of each batch, in order.
+    pub batches: Vec<(usize, usize)>,
+    /// Byte stride between batches' slots in the dynamic uniform buffers.
+    pub slot_stride: u32,
+    pub standardize: wgpu::BindGroup,
+    pub softmax: wgpu::BindGroup,
+    pub by_rows: BTreeMap<usize, RowsGroups>,
+}
+
+/// The workgroup counts that cover an m×n matmul output.
+pub fn matmul_groups(dims: &MatmulDims) -> [u32; 2] {
+    let [tm, tn] = MATMUL_TILE;
+    [dims.n.div_ceil(8 * tn), dims.m.div_ceil(8 * tm)]
+}
+
+impl Plan {
+    /// Builds the plan that covers `set` in batches of `batch_size` images.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        ctx: &GpuContext,
+        kernels: &Pipelines,
+        set: &SetBuffers,
+        model: &ModelBuffers,
+        scratch: &Scratch,
+        step: &wgpu::Buffer,
+        batch_size: usize,
+        label: &str,
+    ) -> Result<Plan> {
+        let Shape {
+            inputs: d,
+            hidden: h,
+            classes: c,
+        } = model.shape;
+        let batches: Vec<(usize, usize)> = (0..set.count)
+            .step_by(batch_size)
+            .map(|first| (first, batch_size.min(set.count - first)))
+            .collect();
+        ctx.check_dispatch("a batch (one workgroup row per image)", batch_size as u32)?;
+
+        // One 16-byte Batch block per batch, each at an aligned dynamic offset.
+        let align = ctx.limits.min_uniform_buffer_offset_alignment.max(16);
+        let slot_stride = (std::mem::size_of::<Batch>() as u32).next_multiple_of(align);
+        let table = |width: usize| -> Vec<u8> {
+            let mut bytes = vec![0u8; batches.len().max(1) * slot_stride as usize];
+            for (j, &(first, rows)) in batches.iter().enumerate() {
+                let block = Batch {
+                    row_offset: first as u32,
+                    rows: rows as u32,
+                    width: width as u32,
+                    _pad: 0,
+                };
+                let at = j * slot_stride as usize;
+                bytes[at..at + 16].copy_from_slice(bytemuck::bytes_of(&block));
+            }
+            bytes
+        };
+        let slot = Some(std::mem::size_of::<Batch>() as u64);
+        let standardize_table =
+            uniform_init(ctx, &format!("{label} standardize batches"), &table(d));
+        let softmax_table = uniform_init(ctx, &format!("{label} softmax batches"), &table(c));
+        let standardize = kernels.standardize.bind(
+            ctx,
+            &format!("{label} standardize"),
+            &[
+                &set.pixels,
+                &set.mean,
+                &set.inv_std,
+                &scratch.x,
+                &standardize_table,
+            ],
+            slot,
+        );
+        let softmax = kernels.softmax_cross_entropy.bind(
+            ctx,
+            &format!("{label} softmax_cross_entropy"),
+            &[
+                &scratch.z2,
+                &set.labels,
+                &scratch.g2,
+                &set.loss,
+                &set.predicted,
+                &softmax_table,
+            ],
+            slot,
+        );
+
+        let mut by_rows = BTreeMap::new();
+        for &(_, rows) in &batches {
+            if by_rows.contains_key(&rows) {
+                continue;
+            }
+            let dims = RowsDims {
+                // Z1 = X·W1ᵀ (+ b1, σ): rows×H
+                z1: MatmulDims::a_bt(rows, h, d),
+                // Z2 = A1·W2ᵀ (+ b2): rows×C
+                z2: MatmulDims::a_bt(rows, c, h),
+                // dW2 = G2ᵀ·A1: C×H over the batch
+                dw2: MatmulDims::at_b(c, h, rows),
+                // dW1 = G1ᵀ·X: H×D over the batch
+                dw1: MatmulDims::at_b(h, d, rows),
+            };
+            for m in [dims.z1, dims.z2, dims.dw2, dims.dw1] {
+                let [gx, gy] = matmul_groups(&m);
+                ctx.check_dispatch("a matrix product", gx.max(gy))?;
+            }
+            let u = |name: &str, bytes: &[u8]| {
+                uniform_init(ctx, &format!("{label} {name} rows {rows}"), bytes)
+            };
+            let z1_dims = u("z1 dims", bytemuck::bytes_of(&dims.z1));
+            let z2_dims = u("z2 dims", bytemuck::bytes_of(&dims.z2));
+            let dw2_dims = u("dw2 dims", bytemuck::bytes_of(&dims.dw2));
+            let dw1_dims = u("dw1 dims", bytemuck::bytes_of(&dims.dw1));
+            let delta_dims = u(
+                "delta dims",
+                bytemuck::bytes_of(&DeltaDims {
+                    rows: rows as u32,
+                    hidden: h as u32,
+                    classes: c as u32,
+                    _pad: 0,
+                }),
+            );
+            let col = |cols: usize| ColumnDims {
+                rows: rows as u32,
+                cols: cols as u32,
+                _pad: [0; 2],
+            };
+            let db2_dims = u("db2 dims", bytemuck::bytes_of(&col(c)));
+            let db1_dims = u("db1 dims", bytemuck::bytes_of(&col(h)));
+            let name = |n: &str| format!("{label} {n} rows {rows}");
+            let groups = RowsGroups {
+                z1: kernels.matmul(Epilogue::BiasSigmoid).bind(
+                    ctx,
+                    &name("z1"),
+                    &[
+                        &scratch.x,
+                        &model.w1,
+                        &model.b1,
+                        &scratch.a1,
+                        &z1_dims,
+                        step,
+                    ],
+                    None,
+                ),
+                z2: kernels.matmul(Epilogue::Bias).bind(
+                    ctx,
+                    &name("z2"),
+                    &[
+                        &scratch.a1,
+                        &model.w2,
+                        &model.b2,
+                        &scratch.z2,
+                        &z2_dims,
+                        step,
+                    ],
+                    None,
+                ),
+                delta: kernels.hidden_delta.bind(
+                    ctx,
+                    &name("hidden_delta"),
+                    &[
+                        &scratch.g2,
+                        &model.w2,
+                        &scratch.a1,
+                        &scratch.g1,
+                        &delta_dims,
+                    ],
+                    None,
+                ),
+                dw2: kernels.matmul(Epilogue::Sgd).bind(
+                    ctx,
+                    &name("dw2"),
+                    &[
+                        &scratch.g2,
+                        &scratch.a1,
+                        &model.b2,
+                        &model.w2,
+                        &dw2_dims,
+                        step,
+                    ],
+                    None,
+                ),
+                db2: kernels.bias_update.bind(
+                    ctx,
+                    &name("db2"),
+                    &[&scratch.g2, &model.b2, &db2_dims, step],
+                    None,
+                ),
+                dw1: kernels.matmul(Epilogue::Sgd).bind(
+                    ctx,
+                    &name("dw1"),
+                    &[
+                        &scratch.g1,
+                        &scratch.x,
+                        &model.b1,
+                        &model.w1,
+                        &dw1_dims,
+                        step,
+                    ],
+                    None,
+                ),
+                db1: kernels.bias_update.bind(
+                    ctx,
+                    &name("db1"),
+                    &[&scratch.g1, &model.b1, &db1_dims, step],
+                    None,
+                ),
+                dims,
+            };
+            by_rows.insert(rows, groups);
+        }
+        ctx.check("building the dispatch plan")?;
+        Ok(Plan {
+            batches,
+            slot_stride,
+            standardize,
+            softmax,
+            by_rows,
+        })
+    }
+}
