@@ -2,7 +2,21 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{bail, Result};
+
+use super::idx::{read_idx_images, read_idx_labels, IdxImages};
+
+/// Number of classes in Fashion-MNIST (labels 0..10).
+pub const FASHION_MNIST_CLASSES: usize = 10;
+
+/// The directory the `dataset-fashion-mnist` package installs to.
+pub const SYSTEM_DATA_DIR: &str = "/usr/share/datasets/fashion-mnist";
+
+/// How to get the files, appended to every "not found" error.
+const HOW_TO_GET: &str = "install them with `sudo apt-get install dataset-fashion-mnist` \
+(files land in /usr/share/datasets/fashion-mnist), or pass --data DIR / set FASHION_MNIST_DIR \
+to a folder holding train-images-idx3-ubyte(.gz), train-labels-idx1-ubyte(.gz), \
+t10k-images-idx3-ubyte(.gz), t10k-labels-idx1-ubyte(.gz)";
 
 /// Fashion-MNIST's class names, by label.
 pub const CLASS_NAMES: [&str; 10] = [
@@ -36,9 +50,73 @@ impl Dataset {
         self.rows * self.cols
     }
 
+    /// Builds a data set from an image file's contents and its labels,
+    /// checking that there is one label per image and every label is in
+    /// 0..`classes`. The paths only name the files in error messages.
+    pub fn from_idx(
+        images: IdxImages,
+        labels: Vec<u8>,
+        classes: usize,
+        images_path: &Path,
+        labels_path: &Path,
+    ) -> Result<Dataset> {
+        if classes == 0 || classes > 256 {
+            bail!("{classes} classes requested; u8 labels allow 1 to 256");
+        }
+        if images.count != labels.len() {
+            bail!(
+                "{} holds {} images but {} holds {} labels; \
+                 the two files must come from the same set (one label per image)",
+                images_path.display(),
+                images.count,
+                labels_path.display(),
+                labels.len()
+            );
+        }
+        debug_assert_eq!(
+            images.pixels.len(),
+            images.count * images.rows * images.cols
+        );
+        if let Some((i, &y)) = labels
+            .iter()
+            .enumerate()
+            .find(|&(_, &y)| usize::from(y) >= classes)
+        {
+            bail!(
+                "{}: label {i} is {y}, but there are {classes} classes (labels 0 to {}); \
+                 the file is damaged or belongs to another data set",
+                labels_path.display(),
+                classes - 1
+            );
+        }
+        Ok(Dataset {
+            count: images.count,
+            rows: images.rows,
+            cols: images.cols,
+            classes,
+            pixels: images.pixels,
+            labels,
+        })
+    }
+
+    /// The D pixels of image `i`, row-major. Panics when `i` ≥ count.
+    pub fn image(&self, i: usize) -> &[u8] {
+        assert!(i < self.count, "image {i} of a set of {}", self.count);
+        let d = self.pixels_per_image();
+        &self.pixels[i * d..(i + 1) * d]
+    }
+
     /// The first `n` images (all of them when `n` ≥ count).
     pub fn take(&self, n: usize) -> Dataset {
-        todo!("{n}")
+        let count = n.min(self.count);
+        Dataset {
+            count,
+            rows: self.rows,
+            cols: self.cols,
+            classes: self.classes,
+            pixels: self.pixels[..count * self.pixels_per_image()].to_vec(),
+            labels: self.labels[..count].to_vec(),
+        }
     }
 }
 
@@ -50,13 +128,110 @@ pub struct FashionMnist {
     pub test: Dataset,
 }
 
-/// Where to look for the data: the flag, then `$FASHION_MNIST_DIR`, then
-/// `./data`, then `/usr/share/datasets/fashion-mnist`.
+/// Where to look for the data: the flag, then `$FASHION_MNIST_DIR` (when set
+/// and not empty), then `./data` (when it is a directory), then
+/// `/usr/share/datasets/fashion-mnist`. Does not check that the result exists;
+/// [`load_fashion_mnist`] says what is missing.
 pub fn find_data_dir(flag: Option<&Path>) -> PathBuf {
-    todo!("{flag:?}")
+    if let Some(dir) = flag {
+        return dir.to_path_buf();
+    }
+    if let Some(dir) = std::env::var_os("FASHION_MNIST_DIR") {
+        if !dir.is_empty() {
+            return PathBuf::from(dir);
+        }
+    }
+    let local = Path::new("data");
+    if local.is_dir() {
+        return local.to_path_buf();
+    }
+    PathBuf::from(SYSTEM_DATA_DIR)
 }
 
-/// Reads the four Fashion-MNIST files of `dir` (each `.gz` or raw).
+/// The four file names (without `.gz`) of a Fashion-MNIST directory.
+const TRAIN_IMAGES: &str = "train-images-idx3-ubyte";
+const TRAIN_LABELS: &str = "train-labels-idx1-ubyte";
+const TEST_IMAGES: &str = "t10k-images-idx3-ubyte";
+const TEST_LABELS: &str = "t10k-labels-idx1-ubyte";
+
+/// The path of `name` in `dir`: `name.gz` when it exists, else `name` when it
+/// exists, else `None`.
+fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
+    let gz = dir.join(format!("{name}.gz"));
+    if gz.is_file() {
+        return Some(gz);
+    }
+    let raw = dir.join(name);
+    raw.is_file().then_some(raw)
+}
+
+/// Reads one image file and its label file into a [`Dataset`] of
+/// [`FASHION_MNIST_CLASSES`] classes.
+fn load_split(images_path: &Path, labels_path: &Path) -> Result<Dataset> {
+    let images = read_idx_images(images_path)?;
+    let labels = read_idx_labels(labels_path)?;
+    Dataset::from_idx(
+        images,
+        labels,
+        FASHION_MNIST_CLASSES,
+        images_path,
+        labels_path,
+    )
+}
+
+/// Reads the four Fashion-MNIST files of `dir` (each `.gz` or raw, `.gz`
+/// preferred when both exist): the training set (`train-*`) and the test set
+/// (`t10k-*`), 10 classes. Errors name the directory and any missing file and
+/// say how to get them; the training set must not be empty and both sets must
+/// have the same image size.
 pub fn load_fashion_mnist(dir: &Path) -> Result<FashionMnist> {
-    todo!("{dir:?}")
+    if !dir.is_dir() {
+        bail!(
+            "the Fashion-MNIST directory {} does not exist (or is not a directory); {HOW_TO_GET}",
+            dir.display()
+        );
+    }
+    let names = [TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS];
+    let found = names.map(|name| find_file(dir, name));
+    let missing: Vec<String> = names
+        .iter()
+        .zip(&found)
+        .filter(|(_, path)| path.is_none())
+        .map(|(name, _)| format!("{name}(.gz)"))
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "the Fashion-MNIST directory {} lacks {}; {HOW_TO_GET}",
+            dir.display(),
+            missing.join(", ")
+        );
+    }
+    // invariant: every entry is Some, checked just above.
+    let [train_images, train_labels, test_images, test_labels] =
+        found.map(|path| path.expect("checked above"));
+    let train = load_split(&train_images, &train_labels)?;
+    let test = load_split(&test_images, &test_labels)?;
+    if train.count == 0 {
+        bail!(
+            "{} holds no images; download or install the data set again",
+            train_images.display()
+        );
+    }
+    if (train.rows, train.cols) != (test.rows, test.cols) {
+        bail!(
+            "{} holds {}x{} images but {} holds {}x{} images; \
+             the training and test sets must have the same image size",
+            train_images.display(),
+            train.rows,
+            train.cols,
+            test_images.display(),
+            test.rows,
+            test.cols
+        );
+    }
+    Ok(FashionMnist {
+        dir: dir.to_path_buf(),
+        train,
+        test,
+    })
 }
