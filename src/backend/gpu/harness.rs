@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use super::buffers::{read_back, read_f32, storage, storage_init, uniform_init};
 use super::context::GpuContext;
-use super::pipelines::{Epilogue, Kernel, Pipelines};
+use super::pipelines::{Epilogue, Kernel, MatmulKind, Pipelines};
 use super::plan::matmul_groups;
 use super::uniforms::{Batch, ColumnDims, DeltaDims, MatmulDims, Step};
 
@@ -76,12 +76,13 @@ pub fn standardize(
     read_f32(ctx, &x, rows * d, "standardize")
 }
 
-/// `matmul.wgsl` with `epilogue`; `out` is the initial output (read by the
+/// The `kind` of matmul kernel with `epilogue`; `out` is the initial output (read by the
 /// SGD epilogue), `step` its lr, l1, l2. Runs the dispatch `repeat` times.
 #[allow(clippy::too_many_arguments)]
 pub fn matmul(
     ctx: &GpuContext,
     k: &Pipelines,
+    kind: MatmulKind,
     epilogue: Epilogue,
     dims: MatmulDims,
     a: &[f32],
@@ -101,9 +102,9 @@ pub fn matmul(
     let s = uniform_init(ctx, "step", bytemuck::bytes_of(&step));
     submit(
         ctx,
-        k.matmul(epilogue),
+        k.matmul(kind, epilogue),
         &[&ab, &bb, &biasb, &outb, &d, &s],
-        matmul_groups(&dims),
+        matmul_groups(kind, &dims),
         false,
         repeat,
     )?;

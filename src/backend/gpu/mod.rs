@@ -18,8 +18,8 @@ use anyhow::{bail, Context, Result};
 use self::buffers::{map_read, read_f32, staging, storage, storage_init, uniform_init};
 use self::context::{Api, GpuContext};
 use self::pipelines::{Epilogue, Kernel, Pipelines};
-use self::plan::{matmul_groups, ModelBuffers, Plan, Scratch, SetBuffers};
-use self::uniforms::{MatmulDims, Step};
+use self::plan::{matmul_groups, ModelBuffers, Plan, Product, Scratch, SetBuffers};
+use self::uniforms::Step;
 use super::{Backend, BackendInfo, EpochStats, Evaluation, Split};
 use crate::data::{Dataset, Standardizer};
 use crate::model::{Hyper, Params, Shape};
@@ -177,12 +177,13 @@ impl GpuBackend {
                 // A1 = σ(X·W1ᵀ + b1)
                 dispatch_matmul(
                     &mut pass,
-                    k.matmul(Epilogue::BiasSigmoid),
+                    k,
+                    Epilogue::BiasSigmoid,
                     &g.z1,
                     &g.dims.z1,
                 );
                 // Z2 = A1·W2ᵀ + b2
-                dispatch_matmul(&mut pass, k.matmul(Epilogue::Bias), &g.z2, &g.dims.z2);
+                dispatch_matmul(&mut pass, k, Epilogue::Bias, &g.z2, &g.dims.z2);
                 // P = softmax(Z2), loss, G2 = (P − Y)/B, arg-max
                 dispatch(
                     &mut pass,
@@ -201,7 +202,7 @@ impl GpuBackend {
                         [(shape.hidden as u32).div_ceil(64), r],
                     );
                     // W2 ← W2 − lr·(G2ᵀ·A1 + l1·sign W2 + l2·W2)
-                    dispatch_matmul(&mut pass, k.matmul(Epilogue::Sgd), &g.dw2, &g.dims.dw2);
+                    dispatch_matmul(&mut pass, k, Epilogue::Sgd, &g.dw2, &g.dims.dw2);
                     // b2 ← b2 − lr·Σᵢ G2[i]
                     dispatch(
                         &mut pass,
@@ -211,7 +212,7 @@ impl GpuBackend {
                         [(shape.classes as u32).div_ceil(64), 1],
                     );
                     // W1 ← W1 − lr·(G1ᵀ·X + l1·sign W1 + l2·W1)
-                    dispatch_matmul(&mut pass, k.matmul(Epilogue::Sgd), &g.dw1, &g.dims.dw1);
+                    dispatch_matmul(&mut pass, k, Epilogue::Sgd, &g.dw1, &g.dims.dw1);
                     // b1 ← b1 − lr·Σᵢ G1[i]
                     dispatch(
                         &mut pass,
@@ -273,11 +274,13 @@ fn dispatch(
 
 fn dispatch_matmul(
     pass: &mut wgpu::ComputePass<'_>,
-    kernel: &Kernel,
+    kernels: &Pipelines,
+    epilogue: Epilogue,
     group: &wgpu::BindGroup,
-    dims: &MatmulDims,
+    p: &Product,
 ) {
-    dispatch(pass, kernel, group, &[], matmul_groups(dims));
+    let kernel = kernels.matmul(p.kind, epilogue);
+    dispatch(pass, kernel, group, &[], matmul_groups(p.kind, &p.dims));
 }
 
 impl Backend for GpuBackend {

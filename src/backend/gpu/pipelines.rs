@@ -78,20 +78,55 @@ impl Kernel {
     }
 }
 
+/// The three matrix-product kernels; all take the same bindings and `Dims`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MatmulKind {
+    /// `matmul.wgsl`: any strides, scalar loads, 4×4 outputs per invocation.
+    Strided,
+    /// `matmul_abt.wgsl`: A·Bᵀ, vec4 loads along K (K % 4 = 0), 8×8 outputs.
+    ABt,
+    /// `matmul_atb.wgsl`: Aᵀ·B, vec4 loads along N (N % 4 = 0), 8×8 outputs.
+    AtB,
+}
+
+impl MatmulKind {
+    /// Outputs per invocation along M and N (the shader's TM and TN).
+    pub fn tile(self) -> [u32; 2] {
+        match self {
+            MatmulKind::Strided => [4, 4],
+            MatmulKind::ABt => [8, 16],
+            MatmulKind::AtB => [8, 16],
+        }
+    }
+
+    /// The fastest kernel for out = A·Bᵀ (A m×k, B n×k).
+    pub fn for_a_bt(k: usize) -> Self {
+        if k % 4 == 0 {
+            MatmulKind::ABt
+        } else {
+            MatmulKind::Strided
+        }
+    }
+
+    /// The fastest kernel for out = Aᵀ·B (A k×m, B k×n).
+    pub fn for_at_b(n: usize) -> Self {
+        if n % 4 == 0 {
+            MatmulKind::AtB
+        } else {
+            MatmulKind::Strided
+        }
+    }
+}
+
 /// Every kernel the trainer dispatches.
 pub struct Pipelines {
     pub standardize: Kernel,
-    pub matmul_store: Kernel,
-    pub matmul_bias: Kernel,
-    pub matmul_bias_sigmoid: Kernel,
-    pub matmul_sgd: Kernel,
+    /// Indexed by [`MatmulKind`] then [`Epilogue`].
+    matmuls: Vec<Kernel>,
     pub softmax_cross_entropy: Kernel,
     pub hidden_delta: Kernel,
     pub bias_update: Kernel,
 }
-
-/// Outputs per invocation of `matmul.wgsl` along M and N (its `TM`, `TN`).
-pub const MATMUL_TILE: [u32; 2] = [4, 4];
 
 impl Pipelines {
     /// Compiles every shader. On lavapipe the machine code is built at the
@@ -106,28 +141,27 @@ impl Pipelines {
             &[("WG", 64.0)],
             [64, 1],
         );
-        let matmul_src = include_str!("../../../shaders/matmul.wgsl");
         let matmul_slots = [Read, Read, Read, ReadWrite, Uniform, Uniform];
-        let matmul = |name: &'static str, epilogue: Epilogue| {
-            build(
-                ctx,
-                name,
-                matmul_src,
-                &matmul_slots,
-                &[
-                    ("WG_X", 8.0),
-                    ("WG_Y", 8.0),
-                    ("EPILOGUE", epilogue as u32 as f64),
-                ],
-                [8, 8],
-            )
-        };
+        let mut matmuls = Vec::new();
+        for (kind, source) in [
+            (MatmulKind::Strided, include_str!("../../../shaders/matmul.wgsl")),
+            (MatmulKind::ABt, include_str!("../../../shaders/matmul_abt.wgsl")),
+            (MatmulKind::AtB, include_str!("../../../shaders/matmul_atb.wgsl")),
+        ] {
+            for epilogue in [Epilogue::Store, Epilogue::Bias, Epilogue::BiasSigmoid, Epilogue::Sgd] {
+                matmuls.push(build(
+                    ctx,
+                    kind.label(epilogue),
+                    source,
+                    &matmul_slots,
+                    &[("WG_X", 8.0), ("WG_Y", 8.0), ("EPILOGUE", epilogue as u32 as f64)],
+                    [8, 8],
+                ));
+            }
+        }
         let pipelines = Pipelines {
             standardize,
-            matmul_store: matmul("matmul_store", Epilogue::Store),
-            matmul_bias: matmul("matmul_bias", Epilogue::Bias),
-            matmul_bias_sigmoid: matmul("matmul_bias_sigmoid", Epilogue::BiasSigmoid),
-            matmul_sgd: matmul("matmul_sgd", Epilogue::Sgd),
+            matmuls,
             softmax_cross_entropy: build(
                 ctx,
                 "softmax_cross_entropy",
@@ -157,13 +191,29 @@ impl Pipelines {
         Ok(pipelines)
     }
 
-    /// The matmul pipeline for an epilogue.
-    pub fn matmul(&self, epilogue: Epilogue) -> &Kernel {
-        match epilogue {
-            Epilogue::Store => &self.matmul_store,
-            Epilogue::Bias => &self.matmul_bias,
-            Epilogue::BiasSigmoid => &self.matmul_bias_sigmoid,
-            Epilogue::Sgd => &self.matmul_sgd,
+    /// The matmul pipeline of a kind and epilogue.
+    pub fn matmul(&self, kind: MatmulKind, epilogue: Epilogue) -> &Kernel {
+        &self.matmuls[kind as usize * 4 + epilogue as usize]
+    }
+}
+
+impl MatmulKind {
+    fn label(self, epilogue: Epilogue) -> &'static str {
+        use Epilogue::*;
+        use MatmulKind::*;
+        match (self, epilogue) {
+            (Strided, Store) => "matmul store",
+            (Strided, Bias) => "matmul bias",
+            (Strided, BiasSigmoid) => "matmul bias sigmoid",
+            (Strided, Sgd) => "matmul sgd",
+            (ABt, Store) => "matmul_abt store",
+            (ABt, Bias) => "matmul_abt bias",
+            (ABt, BiasSigmoid) => "matmul_abt bias sigmoid",
+            (ABt, Sgd) => "matmul_abt sgd",
+            (AtB, Store) => "matmul_atb store",
+            (AtB, Bias) => "matmul_atb bias",
+            (AtB, BiasSigmoid) => "matmul_atb bias sigmoid",
+            (AtB, Sgd) => "matmul_atb sgd",
         }
     }
 }

@@ -8,7 +8,7 @@ use anyhow::Result;
 
 use super::buffers::uniform_init;
 use super::context::GpuContext;
-use super::pipelines::{Epilogue, Pipelines, MATMUL_TILE};
+use super::pipelines::{Epilogue, MatmulKind, Pipelines};
 use super::uniforms::{Batch, ColumnDims, DeltaDims, MatmulDims};
 use crate::model::Shape;
 
@@ -67,13 +67,20 @@ pub struct RowsGroups {
     pub dims: RowsDims,
 }
 
+/// One matrix product of the plan: which kernel, over which sizes.
+#[derive(Clone, Copy, Debug)]
+pub struct Product {
+    pub kind: MatmulKind,
+    pub dims: MatmulDims,
+}
+
 /// The sizes each dispatch of one batch size covers.
 #[derive(Clone, Copy)]
 pub struct RowsDims {
-    pub z1: MatmulDims,
-    pub z2: MatmulDims,
-    pub dw2: MatmulDims,
-    pub dw1: MatmulDims,
+    pub z1: Product,
+    pub z2: Product,
+    pub dw2: Product,
+    pub dw1: Product,
 }
 
 /// The dispatch plan of one set at one batch size.
@@ -88,8 +95,8 @@ pub struct Plan {
 }
 
 /// The workgroup counts that cover an m×n matmul output.
-pub fn matmul_groups(dims: &MatmulDims) -> [u32; 2] {
-    let [tm, tn] = MATMUL_TILE;
+pub fn matmul_groups(kind: MatmulKind, dims: &MatmulDims) -> [u32; 2] {
+    let [tm, tn] = kind.tile();
     [dims.n.div_ceil(8 * tn), dims.m.div_ceil(8 * tm)]
 }
 
@@ -171,25 +178,37 @@ impl Plan {
             }
             let dims = RowsDims {
                 // Z1 = X·W1ᵀ (+ b1, σ): rows×H
-                z1: MatmulDims::a_bt(rows, h, d),
-                // Z2 = A1·W2ᵀ (+ b2): rows×C
-                z2: MatmulDims::a_bt(rows, c, h),
-                // dW2 = G2ᵀ·A1: C×H over the batch
-                dw2: MatmulDims::at_b(c, h, rows),
+                z1: Product {
+                    kind: MatmulKind::for_a_bt(d),
+                    dims: MatmulDims::a_bt(rows, h, d),
+                },
+                // Z2 = A1·W2ᵀ (+ b2): rows×C, small: the strided kernel
+                z2: Product {
+                    kind: MatmulKind::Strided,
+                    dims: MatmulDims::a_bt(rows, c, h),
+                },
+                // dW2 = G2ᵀ·A1: C×H over the batch, small
+                dw2: Product {
+                    kind: MatmulKind::Strided,
+                    dims: MatmulDims::at_b(c, h, rows),
+                },
                 // dW1 = G1ᵀ·X: H×D over the batch
-                dw1: MatmulDims::at_b(h, d, rows),
+                dw1: Product {
+                    kind: MatmulKind::for_at_b(d),
+                    dims: MatmulDims::at_b(h, d, rows),
+                },
             };
-            for m in [dims.z1, dims.z2, dims.dw2, dims.dw1] {
-                let [gx, gy] = matmul_groups(&m);
+            for p in [dims.z1, dims.z2, dims.dw2, dims.dw1] {
+                let [gx, gy] = matmul_groups(p.kind, &p.dims);
                 ctx.check_dispatch("a matrix product", gx.max(gy))?;
             }
             let u = |name: &str, bytes: &[u8]| {
                 uniform_init(ctx, &format!("{label} {name} rows {rows}"), bytes)
             };
-            let z1_dims = u("z1 dims", bytemuck::bytes_of(&dims.z1));
-            let z2_dims = u("z2 dims", bytemuck::bytes_of(&dims.z2));
-            let dw2_dims = u("dw2 dims", bytemuck::bytes_of(&dims.dw2));
-            let dw1_dims = u("dw1 dims", bytemuck::bytes_of(&dims.dw1));
+            let z1_dims = u("z1 dims", bytemuck::bytes_of(&dims.z1.dims));
+            let z2_dims = u("z2 dims", bytemuck::bytes_of(&dims.z2.dims));
+            let dw2_dims = u("dw2 dims", bytemuck::bytes_of(&dims.dw2.dims));
+            let dw1_dims = u("dw1 dims", bytemuck::bytes_of(&dims.dw1.dims));
             let delta_dims = u(
                 "delta dims",
                 bytemuck::bytes_of(&DeltaDims {
@@ -208,7 +227,7 @@ impl Plan {
             let db1_dims = u("db1 dims", bytemuck::bytes_of(&col(h)));
             let name = |n: &str| format!("{label} {n} rows {rows}");
             let groups = RowsGroups {
-                z1: kernels.matmul(Epilogue::BiasSigmoid).bind(
+                z1: kernels.matmul(dims.z1.kind, Epilogue::BiasSigmoid).bind(
                     ctx,
                     &name("z1"),
                     &[
@@ -221,7 +240,7 @@ impl Plan {
                     ],
                     None,
                 ),
-                z2: kernels.matmul(Epilogue::Bias).bind(
+                z2: kernels.matmul(dims.z2.kind, Epilogue::Bias).bind(
                     ctx,
                     &name("z2"),
                     &[
@@ -246,7 +265,7 @@ impl Plan {
                     ],
                     None,
                 ),
-                dw2: kernels.matmul(Epilogue::Sgd).bind(
+                dw2: kernels.matmul(dims.dw2.kind, Epilogue::Sgd).bind(
                     ctx,
                     &name("dw2"),
                     &[
@@ -265,7 +284,7 @@ impl Plan {
                     &[&scratch.g2, &model.b2, &db2_dims, step],
                     None,
                 ),
-                dw1: kernels.matmul(Epilogue::Sgd).bind(
+                dw1: kernels.matmul(dims.dw1.kind, Epilogue::Sgd).bind(
                     ctx,
                     &name("dw1"),
                     &[
