@@ -635,6 +635,51 @@ fn train_epoch_equals_the_ops_step_by_step_with_a_partial_last_batch() {
     assert_eq!(stats_epoch.accuracy, correct as f64 / n as f64);
 }
 
+#[test]
+fn train_epoch_gives_the_same_result_on_1_2_and_3_threads() {
+    // 25 images in batches of 10 (the last of 5), 7 hidden units: the row and
+    // hidden-unit blocks of the threads split unevenly.
+    let data = separable(25, 6, 4, 40);
+    let stats = stats_of(&data);
+    let shape = Shape {
+        inputs: 36,
+        hidden: 7,
+        classes: 4,
+    };
+    let hyper = Hyper {
+        lr: 0.3,
+        l1: 1e-3,
+        l2: 1e-2,
+        batch_size: 10,
+    };
+    let run = |threads: usize| {
+        let mut cpu = CpuBackend::new(Some(threads)).unwrap();
+        cpu.upload(Split::Train, &data, &stats).unwrap();
+        cpu.set_params(&Params::init(shape, 0.3, 5)).unwrap();
+        let epochs = [
+            cpu.train_epoch(&hyper).unwrap(),
+            cpu.train_epoch(&hyper).unwrap(),
+        ];
+        (epochs, cpu.params().unwrap())
+    };
+    let (epochs1, params1) = run(1);
+    for threads in [2, 3] {
+        let (epochs, params) = run(threads);
+        let diff = params1.max_relative_difference(&params);
+        assert!(
+            diff < 1e-6,
+            "{threads} threads: parameters differ by {diff}"
+        );
+        for (a, b) in epochs1.iter().zip(&epochs) {
+            assert!(
+                (a.loss - b.loss).abs() < 1e-6,
+                "{threads} threads: {a:?} vs {b:?}"
+            );
+            assert_eq!(a.accuracy, b.accuracy);
+        }
+    }
+}
+
 // ---------------------------------------------------------------- (f) errors
 
 fn error_text<T>(result: anyhow::Result<T>) -> String {

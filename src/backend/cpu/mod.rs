@@ -203,7 +203,10 @@ impl Backend for CpuBackend {
                 "parameter {name} has {len} values but shape {s:?} needs {want}"
             );
         }
-        ensure!(s.classes > 0, "the network needs at least one class");
+        ensure!(
+            s.inputs > 0 && s.hidden > 0 && s.classes > 0,
+            "the network needs at least one input, hidden unit and class (shape {s:?})"
+        );
         self.params = Some(params.clone());
         Ok(())
     }

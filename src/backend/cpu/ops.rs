@@ -9,7 +9,7 @@
 
 use rayon::prelude::*;
 
-use super::matmul;
+use super::matmul::{self, Threads};
 use crate::data::Standardizer;
 use crate::model::{Hyper, Params};
 
@@ -72,6 +72,21 @@ pub fn linear(
     outs: usize,
     z: &mut [f32],
 ) {
+    linear_with(x, w, b, rows, ins, outs, z, Threads::Pool);
+}
+
+/// [`linear`] on the given threads.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn linear_with(
+    x: &[f32],
+    w: &[f32],
+    b: &[f32],
+    rows: usize,
+    ins: usize,
+    outs: usize,
+    z: &mut [f32],
+    threads: Threads,
+) {
     assert_eq!(b.len(), outs, "linear: bias is not {outs} long");
     assert_eq!(z.len(), rows * outs, "linear: output is not {rows}×{outs}");
     if outs == 0 {
@@ -81,7 +96,7 @@ pub fn linear(
     for z_row in z.chunks_mut(outs) {
         z_row.copy_from_slice(b);
     }
-    matmul::a_bt(x, w, rows, ins, outs, z, true);
+    matmul::a_bt(x, w, rows, ins, outs, z, true, threads);
 }
 
 /// σ(z) = 1 / (1 + e^(−z)) for one value, without overflow: with t = e^(−|z|)
@@ -99,12 +114,16 @@ fn sigmoid_one(z: f32) -> f32 {
 
 /// σ(z) = 1 / (1 + e^(−z)) in place, without overflow for any finite z.
 pub fn sigmoid(z: &mut [f32]) {
-    let block = |z: &mut [f32]| z.iter_mut().for_each(|v| *v = sigmoid_one(*v));
     if z.len() >= PARALLEL_MIN_ELEMENTS {
-        z.par_chunks_mut(CHUNK_ELEMENTS).for_each(block);
+        z.par_chunks_mut(CHUNK_ELEMENTS).for_each(sigmoid_serial);
     } else {
-        block(z);
+        sigmoid_serial(z);
     }
+}
+
+/// [`sigmoid`] on the calling thread.
+pub(super) fn sigmoid_serial(z: &mut [f32]) {
+    z.iter_mut().for_each(|v| *v = sigmoid_one(*v));
 }
 
 /// One row of [`softmax_cross_entropy`]: with m = maxⱼ z[j] and
@@ -178,10 +197,7 @@ pub fn softmax_cross_entropy(
     );
     let block =
         |z2: &[f32], labels: &[u8], g2: &mut [f32], loss: &mut [f32], predicted: &mut [u8]| {
-            let rows = z2.chunks(classes).zip(g2.chunks_mut(classes));
-            for ((((z, g), &y), loss), predicted) in rows.zip(labels).zip(loss).zip(predicted) {
-                (*loss, *predicted) = softmax_row(z, y as usize, scale, g);
-            }
+            softmax_cross_entropy_serial(z2, labels, classes, scale, g2, loss, predicted)
         };
     match rows_per_task(rows, classes) {
         Some(r) => z2
@@ -197,6 +213,23 @@ pub fn softmax_cross_entropy(
     }
 }
 
+/// [`softmax_cross_entropy`] on the calling thread, over the rows of `labels`
+/// (the caller has checked the lengths and the labels).
+pub(super) fn softmax_cross_entropy_serial(
+    z2: &[f32],
+    labels: &[u8],
+    classes: usize,
+    scale: f32,
+    g2: &mut [f32],
+    loss: &mut [f32],
+    predicted: &mut [u8],
+) {
+    let rows = z2.chunks(classes).zip(g2.chunks_mut(classes));
+    for ((((z, g), &y), loss), predicted) in rows.zip(labels).zip(loss).zip(predicted) {
+        (*loss, *predicted) = softmax_row(z, y as usize, scale, g);
+    }
+}
+
 /// G1 = (G2·W2) ⊙ A1 ⊙ (1 − A1): G2 is rows×classes, W2 classes×hidden,
 /// A1 and G1 rows×hidden.
 pub fn hidden_delta(
@@ -208,20 +241,35 @@ pub fn hidden_delta(
     classes: usize,
     g1: &mut [f32],
 ) {
+    hidden_delta_with(g2, w2, a1, rows, hidden, classes, g1, Threads::Pool);
+}
+
+/// [`hidden_delta`] on the given threads.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn hidden_delta_with(
+    g2: &[f32],
+    w2: &[f32],
+    a1: &[f32],
+    rows: usize,
+    hidden: usize,
+    classes: usize,
+    g1: &mut [f32],
+    threads: Threads,
+) {
     assert_eq!(
         a1.len(),
         rows * hidden,
         "hidden_delta: A1 is not {rows}×{hidden}"
     );
     // G1 ← G2·W2.
-    matmul::a_b(g2, w2, rows, classes, hidden, g1);
+    matmul::a_b(g2, w2, rows, classes, hidden, g1, threads);
     // G1 ← G1 ⊙ A1 ⊙ (1 − A1).
     let block = |g1: &mut [f32], a1: &[f32]| {
         for (g, &a) in g1.iter_mut().zip(a1) {
             *g *= a * (1.0 - a);
         }
     };
-    if g1.len() >= PARALLEL_MIN_ELEMENTS {
+    if threads == Threads::Pool && g1.len() >= PARALLEL_MIN_ELEMENTS {
         g1.par_chunks_mut(CHUNK_ELEMENTS)
             .zip(a1.par_chunks(CHUNK_ELEMENTS))
             .for_each(|(g1, a1)| block(g1, a1));
@@ -232,7 +280,7 @@ pub fn hidden_delta(
 
 /// dW = Gᵀ·X: G is rows×outs, X rows×ins, dW outs×ins (overwritten).
 pub fn weight_grad(g: &[f32], x: &[f32], rows: usize, outs: usize, ins: usize, dw: &mut [f32]) {
-    matmul::at_b(g, x, rows, outs, ins, dw);
+    matmul::at_b(g, x, rows, outs, ins, dw, Threads::Pool);
 }
 
 /// db = Σᵢ G[i]: G is rows×cols, db is cols (overwritten).
@@ -269,11 +317,7 @@ pub fn sgd_update(theta: &mut [f32], grad: &[f32], lr: f32, l1: f32, l2: f32) {
         grad.len(),
         "sgd_update: θ and dθ differ in length"
     );
-    let block = |theta: &mut [f32], grad: &[f32]| {
-        for (t, &g) in theta.iter_mut().zip(grad) {
-            *t -= lr * (g + l1 * sign(*t) + l2 * *t);
-        }
-    };
+    let block = |theta: &mut [f32], grad: &[f32]| sgd_update_serial(theta, grad, lr, l1, l2);
     if theta.len() >= PARALLEL_MIN_ELEMENTS {
         theta
             .par_chunks_mut(CHUNK_ELEMENTS)
@@ -281,6 +325,13 @@ pub fn sgd_update(theta: &mut [f32], grad: &[f32], lr: f32, l1: f32, l2: f32) {
             .for_each(|(theta, grad)| block(theta, grad));
     } else {
         block(theta, grad);
+    }
+}
+
+/// [`sgd_update`] on the calling thread (lengths unchecked beyond zip).
+pub(super) fn sgd_update_serial(theta: &mut [f32], grad: &[f32], lr: f32, l1: f32, l2: f32) {
+    for (t, &g) in theta.iter_mut().zip(grad) {
+        *t -= lr * (g + l1 * sign(*t) + l2 * *t);
     }
 }
 
