@@ -1,0 +1,287 @@
+//! One mini-batch on the CPU: the forward pass, and the forward pass plus the
+//! SGD step, over buffers allocated once.
+//!
+//! The work splits over the current rayon pool in two phases per batch:
+//! 1. rows: each thread takes a block of the batch's rows through the whole
+//!    forward pass and G1 (no communication);
+//! 2. hidden units: each thread takes a block of W1's rows, computes that block
+//!    of dW1 = G1ᵀ·X and updates it, while the small W2, b1, b2 step runs
+//!    beside them.
+//!
+//! Each thread calls the ops single-threaded, so the products run as one gemm
+//! per thread with no synchronisation inside them.
+
+use super::matmul::{self, Strided, Threads};
+use super::ops;
+use crate::model::{Hyper, Params, Shape};
+
+/// Per-batch buffers, grown (never shrunk) to the largest batch seen so no
+/// allocation happens inside an epoch. Only the first `rows` rows are used.
+#[derive(Default)]
+pub(super) struct Scratch {
+    /// Z1, then A1 = σ(Z1) in place (rows×H).
+    a1: Vec<f32>,
+    /// Z2 (rows×C).
+    z2: Vec<f32>,
+    /// G2 = (P − Y)/B (rows×C).
+    g2: Vec<f32>,
+    /// G1 = (G2·W2) ⊙ A1 ⊙ (1 − A1) (rows×H).
+    g1: Vec<f32>,
+    /// −log P[i, yᵢ] of each row.
+    loss: Vec<f32>,
+    /// Arg-max of each row of P.
+    predicted: Vec<u8>,
+    /// Data gradients Gᵀ·X and Σᵢ G[i] of the four parameter arrays.
+    grad: Option<Params>,
+}
+
+/// What a forward pass over some rows adds to an epoch's or a set's figures.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Tally {
+    /// Σᵢ −log P[i, yᵢ].
+    pub loss_sum: f64,
+    /// Rows whose arg-max equals the label.
+    pub correct: usize,
+}
+
+impl Tally {
+    pub fn add(&mut self, other: Tally) {
+        self.loss_sum += other.loss_sum;
+        self.correct += other.correct;
+    }
+}
+
+/// The rows of a batch one task works on: their inputs and every per-row buffer.
+struct RowBlock<'a> {
+    x: &'a [f32],
+    labels: &'a [u8],
+    a1: &'a mut [f32],
+    z2: &'a mut [f32],
+    g2: &'a mut [f32],
+    g1: &'a mut [f32],
+    loss: &'a mut [f32],
+    predicted: &'a mut [u8],
+}
+
+impl<'a> RowBlock<'a> {
+    /// Rows `..r` and `r..`.
+    fn split_at(self, r: usize, shape: Shape) -> (RowBlock<'a>, RowBlock<'a>) {
+        let Shape {
+            inputs: d,
+            hidden: h,
+            classes: c,
+        } = shape;
+        let (x0, x1) = self.x.split_at(r * d);
+        let (labels0, labels1) = self.labels.split_at(r);
+        let (a10, a11) = self.a1.split_at_mut(r * h);
+        let (z20, z21) = self.z2.split_at_mut(r * c);
+        let (g20, g21) = self.g2.split_at_mut(r * c);
+        let (g10, g11) = self.g1.split_at_mut(r * h);
+        let (loss0, loss1) = self.loss.split_at_mut(r);
+        let (predicted0, predicted1) = self.predicted.split_at_mut(r);
+        (
+            RowBlock {
+                x: x0,
+                labels: labels0,
+                a1: a10,
+                z2: z20,
+                g2: g20,
+                g1: g10,
+                loss: loss0,
+                predicted: predicted0,
+            },
+            RowBlock {
+                x: x1,
+                labels: labels1,
+                a1: a11,
+                z2: z21,
+                g2: g21,
+                g1: g11,
+                loss: loss1,
+                predicted: predicted1,
+            },
+        )
+    }
+
+    /// On the calling thread: Z1 = X·W1ᵀ + b1, A1 = σ(Z1), Z2 = A1·W2ᵀ + b2,
+    /// G2 = (softmax(Z2) − Y)·scale with each row's loss and arg-max, and when
+    /// `backward`, G1 = (G2·W2) ⊙ A1 ⊙ (1 − A1).
+    fn forward(self, params: &Params, scale: f32, backward: bool) -> Tally {
+        let Shape {
+            inputs: d,
+            hidden: h,
+            classes: c,
+        } = params.shape;
+        let rows = self.labels.len();
+        let one = Threads::One;
+        ops::linear_with(self.x, &params.w1, &params.b1, rows, d, h, self.a1, one);
+        ops::sigmoid_serial(self.a1);
+        ops::linear_with(self.a1, &params.w2, &params.b2, rows, h, c, self.z2, one);
+        let (g2, loss, predicted) = (self.g2, self.loss, self.predicted);
+        ops::softmax_cross_entropy_serial(self.z2, self.labels, c, scale, g2, loss, predicted);
+        if backward {
+            ops::hidden_delta_with(g2, &params.w2, self.a1, rows, h, c, self.g1, one);
+        }
+        Tally {
+            loss_sum: loss.iter().map(|&l| l as f64).sum(),
+            correct: predicted
+                .iter()
+                .zip(self.labels)
+                .filter(|(p, y)| p == y)
+                .count(),
+        }
+    }
+}
+
+/// Runs [`RowBlock::forward`] on blocks of at most `max_rows` rows, in
+/// parallel on the current pool, and sums their tallies.
+fn forward_blocks(
+    block: RowBlock,
+    max_rows: usize,
+    params: &Params,
+    scale: f32,
+    backward: bool,
+) -> Tally {
+    let rows = block.labels.len();
+    if rows <= max_rows {
+        return block.forward(params, scale, backward);
+    }
+    let (first, second) = block.split_at(rows.div_ceil(2), params.shape);
+    let (mut tally, other) = rayon::join(
+        || forward_blocks(first, max_rows, params, scale, backward),
+        || forward_blocks(second, max_rows, params, scale, backward),
+    );
+    tally.add(other);
+    tally
+}
+
+impl Scratch {
+    /// Makes room for batches of up to `rows` rows of a network of `shape`.
+    pub fn reserve(&mut self, rows: usize, shape: Shape) {
+        let (h, c) = (shape.hidden, shape.classes);
+        grow(&mut self.a1, rows * h);
+        grow(&mut self.g1, rows * h);
+        grow(&mut self.z2, rows * c);
+        grow(&mut self.g2, rows * c);
+        grow(&mut self.loss, rows);
+        if self.predicted.len() < rows {
+            self.predicted.resize(rows, 0);
+        }
+        if self.grad.as_ref().map(|g| g.shape) != Some(shape) {
+            self.grad = Some(Params::zeros(shape));
+        }
+    }
+
+    /// Predictions of the last forward pass (its first `rows` entries).
+    pub fn predicted(&self, rows: usize) -> &[u8] {
+        &self.predicted[..rows]
+    }
+
+    /// The first `rows` rows of every per-row buffer, with their inputs.
+    fn rows<'a>(&'a mut self, x: &'a [f32], labels: &'a [u8], shape: Shape) -> RowBlock<'a> {
+        let (rows, h, c) = (labels.len(), shape.hidden, shape.classes);
+        RowBlock {
+            x,
+            labels,
+            a1: &mut self.a1[..rows * h],
+            z2: &mut self.z2[..rows * c],
+            g2: &mut self.g2[..rows * c],
+            g1: &mut self.g1[..rows * h],
+            loss: &mut self.loss[..rows],
+            predicted: &mut self.predicted[..rows],
+        }
+    }
+
+    /// Forward pass over the rows of X (standardized, rows×D) on the current
+    /// pool: Z1 = X·W1ᵀ + b1, A1 = σ(Z1), Z2 = A1·W2ᵀ + b2, P = softmax(Z2),
+    /// and G2 = (P − Y)·`scale`, each row's loss and arg-max.
+    pub fn forward(&mut self, params: &Params, x: &[f32], labels: &[u8], scale: f32) -> Tally {
+        let max_rows = block_rows(labels.len());
+        let block = self.rows(x, labels, params.shape);
+        forward_blocks(block, max_rows, params, scale, false)
+    }
+
+    /// Forward pass over one batch, then one SGD step on `params`:
+    /// dW2 = G2ᵀ·A1, db2 = Σᵢ G2[i], G1 = (G2·W2) ⊙ A1 ⊙ (1 − A1) (W2 before
+    /// its update), dW1 = G1ᵀ·X, db1 = Σᵢ G1[i], then θ ← θ − lr·(dθ + l1·sign(θ)
+    /// + l2·θ) for the weights and b ← b − lr·db for the biases.
+    pub fn train_batch(
+        &mut self,
+        params: &mut Params,
+        x: &[f32],
+        labels: &[u8],
+        hyper: &Hyper,
+    ) -> Tally {
+        let rows = labels.len();
+        let shape = params.shape;
+        let Shape {
+            inputs: d,
+            hidden: h,
+            classes: c,
+        } = shape;
+        // Phase 1, by rows: forward pass, G2 and G1.
+        let max_rows = block_rows(rows);
+        let block = self.rows(x, labels, shape);
+        let tally = forward_blocks(block, max_rows, params, 1.0 / rows as f32, true);
+
+        // Phase 2, by hidden units: dW1 and the W1 step; beside it the rest.
+        let (a1, g2, g1) = (
+            &self.a1[..rows * h],
+            &self.g2[..rows * c],
+            &self.g1[..rows * h],
+        );
+        // invariant: `reserve` ran for this shape before any batch.
+        let grad = self
+            .grad
+            .as_mut()
+            .expect("scratch reserved before training");
+        let Params { w1, b1, w2, b2, .. } = params;
+        let (lr, l1, l2) = (hyper.lr, hyper.l1, hyper.l2);
+        let units_per_block = h.div_ceil(rayon::current_num_threads());
+        rayon::join(
+            || {
+                use rayon::prelude::*;
+                let w1_blocks = w1.par_chunks_mut(units_per_block * d);
+                let dw1_blocks = grad.w1.par_chunks_mut(units_per_block * d);
+                w1_blocks
+                    .zip(dw1_blocks)
+                    .enumerate()
+                    .for_each(|(j, (w1, dw1))| {
+                        // dW1[j₀..j₁] = G1[:, j₀..j₁]ᵀ·X, then the SGD step on those rows.
+                        let units = w1.len() / d;
+                        let g1t = Strided {
+                            data: g1,
+                            offset: j * units_per_block,
+                            row_stride: 1,
+                            col_stride: h,
+                        };
+                        let x = Strided::rows(x, d);
+                        matmul::product(units, d, rows, dw1, d, false, g1t, x, Threads::One);
+                        ops::sgd_update_serial(w1, dw1, lr, l1, l2);
+                    });
+            },
+            || {
+                let one = Threads::One;
+                matmul::at_b(g2, a1, rows, c, h, &mut grad.w2, one);
+                ops::column_sum(g2, rows, c, &mut grad.b2);
+                ops::column_sum(g1, rows, h, &mut grad.b1);
+                ops::sgd_update_serial(w2, &grad.w2, lr, l1, l2);
+                ops::sgd_update_serial(b2, &grad.b2, lr, 0.0, 0.0);
+                ops::sgd_update_serial(b1, &grad.b1, lr, 0.0, 0.0);
+            },
+        );
+        tally
+    }
+}
+
+/// Rows per phase-1 block: the batch split evenly over the pool's threads.
+fn block_rows(rows: usize) -> usize {
+    rows.div_ceil(rayon::current_num_threads()).max(1)
+}
+
+/// Grows `buffer` to at least `len` elements (never shrinks it).
+fn grow(buffer: &mut Vec<f32>, len: usize) {
+    if buffer.len() < len {
+        buffer.resize(len, 0.0);
+    }
+}
