@@ -38,23 +38,69 @@ fn main() -> anyhow::Result<()> {
     let (ctx, k) = (gpu.context(), gpu.kernels());
     println!("adapter: {}", ctx.info.name);
     let d = 784;
-    let step = Step { lr: 1e-3, l1: 0.0, l2: 0.0, _pad: 0.0 };
-    for (workload, b, h) in [("default", 100, 256), ("article", 2400, 50), ("wide", 256, 1024)] {
-        let rand = |n: usize| -> Vec<f32> { (0..n).map(|i| ((i * 7919 % 1000) as f32 / 1000.0) - 0.5).collect() };
+    let step = Step {
+        lr: 1e-3,
+        l1: 0.0,
+        l2: 0.0,
+        _pad: 0.0,
+    };
+    for (workload, b, h) in [
+        ("default", 100, 256),
+        ("article", 2400, 50),
+        ("wide", 256, 1024),
+    ] {
+        let rand = |n: usize| -> Vec<f32> {
+            (0..n)
+                .map(|i| ((i * 7919 % 1000) as f32 / 1000.0) - 0.5)
+                .collect()
+        };
         let x = rand(b * d);
         let w1 = rand(h * d);
         let b1 = rand(h);
         let g1 = rand(b * h);
         let flops = 2.0 * (b * h * d) as f64;
         for (name, kind, epilogue, dims, a, bm, out_len) in [
-            ("z1 = σ(X·W1ᵀ + b1)", MatmulKind::for_a_bt(d), Epilogue::BiasSigmoid, MatmulDims::a_bt(b, h, d), &x, &w1, b * h),
-            ("z1 strided", MatmulKind::Strided, Epilogue::BiasSigmoid, MatmulDims::a_bt(b, h, d), &x, &w1, b * h),
-            ("W1 -= lr·G1ᵀ·X", MatmulKind::for_at_b(d), Epilogue::Sgd, MatmulDims::at_b(h, d, b), &g1, &x, h * d),
-            ("dW1 strided", MatmulKind::Strided, Epilogue::Sgd, MatmulDims::at_b(h, d, b), &g1, &x, h * d),
+            (
+                "z1 = σ(X·W1ᵀ + b1)",
+                MatmulKind::for_a_bt(d),
+                Epilogue::BiasSigmoid,
+                MatmulDims::a_bt(b, h, d),
+                &x,
+                &w1,
+                b * h,
+            ),
+            (
+                "z1 strided",
+                MatmulKind::Strided,
+                Epilogue::BiasSigmoid,
+                MatmulDims::a_bt(b, h, d),
+                &x,
+                &w1,
+                b * h,
+            ),
+            (
+                "W1 -= lr·G1ᵀ·X",
+                MatmulKind::for_at_b(d),
+                Epilogue::Sgd,
+                MatmulDims::at_b(h, d, b),
+                &g1,
+                &x,
+                h * d,
+            ),
+            (
+                "dW1 strided",
+                MatmulKind::Strided,
+                Epilogue::Sgd,
+                MatmulDims::at_b(h, d, b),
+                &g1,
+                &x,
+                h * d,
+            ),
         ] {
             let out = vec![0.0f32; out_len];
             let s = time(|| {
-                harness::matmul(ctx, k, kind, epilogue, dims, a, bm, &b1, &out, step, REPEAT).unwrap();
+                harness::matmul(ctx, k, kind, epilogue, dims, a, bm, &b1, &out, step, REPEAT)
+                    .unwrap();
             });
             println!(
                 "{workload:8} B {b:5} H {h:5}  {name:22} {:9.3} ms  {:6.2} GFLOP/s",

@@ -55,7 +55,7 @@ pub enum BackendChoice {
 /// Named configurations; explicit flags override their values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum PresetChoice {
-    /// H 256, batch 100, lr 0.5, fan-in scaled init, 10 epochs.
+    /// H 128, batch 100, lr 0.5, fan-in scaled init, 10 epochs.
     Default,
     /// The article: H 50, 25 batches of 2 400, lr 2.4, L2 0.5/2400, init in [-1, 1), 300 epochs.
     Article,
@@ -83,16 +83,16 @@ pub struct TrainArgs {
     #[arg(long, value_parser = positive_usize)]
     pub batch_size: Option<usize>,
     /// Learning rate (mean-gradient form: θ ← θ − lr·dθ).
-    #[arg(long, value_parser = positive_f32)]
+    #[arg(long, allow_negative_numbers = true, value_parser = positive_f32)]
     pub lr: Option<f32>,
     /// L1 coefficient on the weights.
-    #[arg(long, value_parser = non_negative_f32)]
+    #[arg(long, allow_negative_numbers = true, value_parser = non_negative_f32)]
     pub l1: Option<f32>,
     /// L2 coefficient on the weights.
-    #[arg(long, value_parser = non_negative_f32)]
+    #[arg(long, allow_negative_numbers = true, value_parser = non_negative_f32)]
     pub l2: Option<f32>,
     /// Initial weights uniform in [-S, S) (default √(3/784), the article's 1 with --preset article).
-    #[arg(long, value_name = "S", value_parser = positive_f32)]
+    #[arg(long, value_name = "S", allow_negative_numbers = true, value_parser = positive_f32)]
     pub init_scale: Option<f32>,
     /// Seed of the initial weights.
     #[arg(long, default_value_t = 42)]
@@ -144,7 +144,7 @@ fn preset_config(preset: Preset, inputs: usize) -> TrainConfig {
     match preset {
         Preset::Default => TrainConfig {
             epochs: 10,
-            hidden: 256,
+            hidden: 128,
             hyper: Hyper {
                 lr: 0.5,
                 l1: 0.0,

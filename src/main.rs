@@ -5,6 +5,13 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Mesa's drivers probe for a Wayland display and print "error:
+    // XDG_RUNTIME_DIR is invalid or not set" on headless machines. A compute
+    // program has no display; point the probe at the temp folder so it fails
+    // quietly. Safe here: no other thread exists yet.
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
+    }
     let cli = fashion_nn::cli::Cli::parse();
     match fashion_nn::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,

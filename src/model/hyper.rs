@@ -16,7 +16,7 @@ pub struct Hyper {
 /// Named configurations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Preset {
-    /// Our default: H 256, batch 100, lr 0.5, fan-in scaled initialization.
+    /// Our default: H 128, batch 100, lr 0.5, fan-in scaled initialization.
     Default,
     /// The article's configuration in the mean-gradient form of DESIGN.md:
     /// H 50, 25 batches of 2 400, lr 2.4, L2 0.5/2400, weights in [-1, 1), 300 epochs.

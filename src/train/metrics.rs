@@ -40,8 +40,10 @@ mod tests {
     }
 
     #[test]
-    fn article_epoch_is_about_9_4_gflop() {
+    fn article_epoch_is_4ndh_plus_about_2_percent() {
+        // DESIGN.md: 4·N·D·H = 9.4 GFLOP for N 60 000, D 784, H 50.
+        let main_term = 4.0 * 60_000.0 * 784.0 * 50.0;
         let f = epoch_flops(60_000, 2400, 784, 50, 10);
-        assert!((f / 1e9 - 9.4).abs() < 0.1, "{f}");
+        assert!(f > main_term && f < 1.03 * main_term, "{f} vs {main_term}");
     }
 }

@@ -175,13 +175,7 @@ impl GpuBackend {
                     [(shape.inputs as u32).div_ceil(64), r],
                 );
                 // A1 = σ(X·W1ᵀ + b1)
-                dispatch_matmul(
-                    &mut pass,
-                    k,
-                    Epilogue::BiasSigmoid,
-                    &g.z1,
-                    &g.dims.z1,
-                );
+                dispatch_matmul(&mut pass, k, Epilogue::BiasSigmoid, &g.z1, &g.dims.z1);
                 // Z2 = A1·W2ᵀ + b2
                 dispatch_matmul(&mut pass, k, Epilogue::Bias, &g.z2, &g.dims.z2);
                 // P = softmax(Z2), loss, G2 = (P − Y)/B, arg-max

@@ -144,17 +144,35 @@ impl Pipelines {
         let matmul_slots = [Read, Read, Read, ReadWrite, Uniform, Uniform];
         let mut matmuls = Vec::new();
         for (kind, source) in [
-            (MatmulKind::Strided, include_str!("../../../shaders/matmul.wgsl")),
-            (MatmulKind::ABt, include_str!("../../../shaders/matmul_abt.wgsl")),
-            (MatmulKind::AtB, include_str!("../../../shaders/matmul_atb.wgsl")),
+            (
+                MatmulKind::Strided,
+                include_str!("../../../shaders/matmul.wgsl"),
+            ),
+            (
+                MatmulKind::ABt,
+                include_str!("../../../shaders/matmul_abt.wgsl"),
+            ),
+            (
+                MatmulKind::AtB,
+                include_str!("../../../shaders/matmul_atb.wgsl"),
+            ),
         ] {
-            for epilogue in [Epilogue::Store, Epilogue::Bias, Epilogue::BiasSigmoid, Epilogue::Sgd] {
+            for epilogue in [
+                Epilogue::Store,
+                Epilogue::Bias,
+                Epilogue::BiasSigmoid,
+                Epilogue::Sgd,
+            ] {
                 matmuls.push(build(
                     ctx,
                     kind.label(epilogue),
                     source,
                     &matmul_slots,
-                    &[("WG_X", 8.0), ("WG_Y", 8.0), ("EPILOGUE", epilogue as u32 as f64)],
+                    &[
+                        ("WG_X", 8.0),
+                        ("WG_Y", 8.0),
+                        ("EPILOGUE", epilogue as u32 as f64),
+                    ],
                     [8, 8],
                 ));
             }

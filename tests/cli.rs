@@ -1,0 +1,176 @@
+//! Errors a user can cause on the command line: each a clear message naming
+//! the flag, file or limit, and a non-zero exit, never a panic.
+
+use std::process::{Command, Output};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fashion-nn"))
+        .args(args)
+        .env_remove("FASHION_MNIST_DIR")
+        .output()
+        .expect("the binary runs")
+}
+
+/// Asserts a failure with exit code `code` whose stderr contains every needle.
+fn assert_fails(args: &[&str], code: i32, needles: &[&str]) {
+    let out = run(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{args:?}: stderr was {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+    for n in needles {
+        assert!(stderr.contains(n), "{args:?}: stderr lacks {n:?}: {stderr}");
+    }
+    if code == 2 {
+        // Argument errors stop before anything runs.
+        assert!(
+            out.stdout.is_empty(),
+            "{args:?}: nothing belongs on stdout, got {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
+
+#[test]
+fn unknown_backend_is_rejected_with_the_possible_values() {
+    assert_fails(
+        &["--backend", "cuda"],
+        2,
+        &["invalid value 'cuda'", "--backend", "vulkan", "cpu"],
+    );
+}
+
+#[test]
+fn backend_without_adapter_lists_the_adapters_that_exist() {
+    // Linux has no Metal; lavapipe is there as a Vulkan adapter.
+    assert_fails(
+        &[
+            "--backend",
+            "metal",
+            "--epochs",
+            "1",
+            "--train-limit",
+            "100",
+        ],
+        1,
+        &[
+            "no metal GPU adapter found",
+            "adapters present",
+            "vulkan",
+            "--backend cpu",
+        ],
+    );
+}
+
+#[test]
+fn non_positive_or_non_finite_learning_rate_is_rejected() {
+    for (lr, why) in [
+        ("0", "greater than 0"),
+        ("-1", "greater than 0"),
+        ("nan", "not a finite number"),
+        ("inf", "not a finite number"),
+        ("fast", "not a number"),
+    ] {
+        assert_fails(&["--lr", lr], 2, &["--lr", why]);
+    }
+}
+
+#[test]
+fn zero_hidden_units_or_batch_size_is_rejected() {
+    assert_fails(&["--hidden", "0"], 2, &["--hidden", "at least 1"]);
+    assert_fails(&["--batch-size", "0"], 2, &["--batch-size", "at least 1"]);
+    assert_fails(&["--epochs", "0"], 2, &["--epochs", "at least 1"]);
+}
+
+#[test]
+fn negative_regularization_is_rejected() {
+    assert_fails(&["--l2", "-0.1"], 2, &["--l2", "0 or more"]);
+}
+
+#[test]
+fn data_folder_without_the_files_says_how_to_get_them() {
+    let dir = std::env::temp_dir().join(format!("fashion-nn-empty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    assert_fails(
+        &["--backend", "cpu", "--data", dir.to_str().unwrap()],
+        1,
+        &[
+            dir.to_str().unwrap(),
+            "train-images-idx3-ubyte",
+            "apt-get install dataset-fashion-mnist",
+            "--data",
+        ],
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn batch_beyond_the_gpu_binding_limit_names_the_limit() {
+    // 60 000 standardized images are 188 MB, over lavapipe's 128 MiB per binding.
+    assert_fails(
+        &[
+            "--backend",
+            "vulkan",
+            "--batch-size",
+            "60000",
+            "--epochs",
+            "1",
+        ],
+        1,
+        &["max_storage_buffer_binding_size", "--batch-size"],
+    );
+}
+
+#[test]
+fn json_output_is_exactly_one_object_on_stdout() {
+    let out = run(&[
+        "--backend",
+        "cpu",
+        "--epochs",
+        "2",
+        "--hidden",
+        "16",
+        "--train-limit",
+        "2000",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(stdout.trim()).expect("stdout is one JSON object");
+    for key in [
+        "backend",
+        "adapter",
+        "epochs",
+        "hidden",
+        "batch_size",
+        "train_accuracy",
+        "test_accuracy",
+        "loss",
+        "epoch_seconds",
+        "total_seconds",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key} in {stdout}");
+    }
+    assert_eq!(v["backend"], "cpu");
+    assert_eq!(v["loss"].as_array().unwrap().len(), 2);
+    assert!(v["test_accuracy"].as_f64().unwrap() > 0.5);
+}
+
+#[test]
+fn adapters_lists_lavapipe() {
+    let out = run(&["adapters"]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("vulkan") && stdout.contains("llvmpipe"),
+        "{stdout}"
+    );
+}

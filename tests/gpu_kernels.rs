@@ -1,0 +1,295 @@
+//! Every WGSL kernel against the CPU reference function of the same name, on
+//! random inputs whose sizes are not multiples of the tile sizes.
+
+mod common;
+
+use common::{assert_close, uniform, vulkan};
+use fashion_nn::backend::cpu::ops;
+use fashion_nn::backend::gpu::harness;
+use fashion_nn::backend::gpu::pipelines::{Epilogue, MatmulKind};
+use fashion_nn::backend::gpu::uniforms::{MatmulDims, Step};
+use fashion_nn::data::Standardizer;
+
+const STEP: Step = Step {
+    lr: 0.3,
+    l1: 1e-3,
+    l2: 1e-2,
+    _pad: 0.0,
+};
+
+/// Z = A·Bᵀ (+ bias, σ) on the GPU with `kind` against ops::linear / ops::sigmoid.
+fn check_a_bt(kind: MatmulKind, epilogue: Epilogue, m: usize, n: usize, k: usize) {
+    let gpu = vulkan();
+    let (a, b, bias) = (
+        uniform(m * k, 1.0, 1),
+        uniform(n * k, 1.0, 2),
+        uniform(n, 1.0, 3),
+    );
+    let gpu_out = harness::matmul(
+        gpu.context(),
+        gpu.kernels(),
+        kind,
+        epilogue,
+        MatmulDims::a_bt(m, n, k),
+        &a,
+        &b,
+        &bias,
+        &vec![0.0; m * n],
+        STEP,
+        1,
+    )
+    .unwrap();
+    let zero = vec![0.0; n];
+    let used_bias = if epilogue == Epilogue::Store {
+        &zero
+    } else {
+        &bias
+    };
+    let mut z = vec![0.0; m * n];
+    ops::linear(&a, &b, used_bias, m, k, n, &mut z);
+    if epilogue == Epilogue::BiasSigmoid {
+        ops::sigmoid(&mut z);
+    }
+    assert_close(
+        &format!("{kind:?} {epilogue:?} A·Bᵀ {m}×{n}×{k}"),
+        &gpu_out,
+        &z,
+        2e-5 * (k as f32).sqrt(),
+    );
+}
+
+/// W − lr·(Aᵀ·B + l1·sign W + l2·W) on the GPU against ops::weight_grad + ops::sgd_update.
+fn check_at_b_sgd(kind: MatmulKind, m: usize, n: usize, k: usize) {
+    let gpu = vulkan();
+    let (a, b, w) = (
+        uniform(k * m, 1.0, 4),
+        uniform(k * n, 1.0, 5),
+        uniform(m * n, 1.0, 6),
+    );
+    let gpu_out = harness::matmul(
+        gpu.context(),
+        gpu.kernels(),
+        kind,
+        Epilogue::Sgd,
+        MatmulDims::at_b(m, n, k),
+        &a,
+        &b,
+        &[0.0],
+        &w,
+        STEP,
+        1,
+    )
+    .unwrap();
+    let mut dw = vec![0.0; m * n];
+    ops::weight_grad(&a, &b, k, m, n, &mut dw);
+    let mut cpu = w.clone();
+    ops::sgd_update(&mut cpu, &dw, STEP.lr, STEP.l1, STEP.l2);
+    assert_close(
+        &format!("{kind:?} Aᵀ·B SGD {m}×{n}×{k}"),
+        &gpu_out,
+        &cpu,
+        2e-5 * (k as f32).sqrt(),
+    );
+}
+
+#[test]
+fn matmul_abt_bias_sigmoid_matches_cpu_linear_and_sigmoid() {
+    for (m, n, k) in [
+        (1, 1, 4),
+        (7, 33, 784),
+        (33, 7, 4),
+        (993, 50, 784),
+        (100, 129, 12),
+    ] {
+        check_a_bt(MatmulKind::ABt, Epilogue::BiasSigmoid, m, n, k);
+    }
+}
+
+#[test]
+fn matmul_abt_store_and_bias_match_cpu_linear() {
+    check_a_bt(MatmulKind::ABt, Epilogue::Store, 7, 33, 784);
+    check_a_bt(MatmulKind::ABt, Epilogue::Bias, 33, 10, 52);
+}
+
+#[test]
+fn matmul_strided_matches_cpu_on_awkward_sizes() {
+    for (m, n, k) in [
+        (1, 1, 1),
+        (7, 10, 33),
+        (33, 7, 7),
+        (2401, 10, 50),
+        (5, 993, 7),
+    ] {
+        check_a_bt(MatmulKind::Strided, Epilogue::Bias, m, n, k);
+        check_a_bt(MatmulKind::Strided, Epilogue::BiasSigmoid, m, n, k);
+    }
+    for (m, n, k) in [(1, 1, 1), (10, 50, 2401), (7, 33, 7), (33, 7, 993)] {
+        check_at_b_sgd(MatmulKind::Strided, m, n, k);
+    }
+}
+
+#[test]
+fn matmul_atb_sgd_matches_cpu_weight_grad_and_update() {
+    for (m, n, k) in [
+        (1, 4, 1),
+        (7, 784, 33),
+        (33, 12, 7),
+        (50, 784, 2401),
+        (129, 20, 100),
+    ] {
+        check_at_b_sgd(MatmulKind::AtB, m, n, k);
+    }
+}
+
+#[test]
+fn standardize_matches_cpu_with_row_offset() {
+    let gpu = vulkan();
+    for (count, d, offset, rows) in [
+        (3, 1, 1, 2),
+        (40, 7, 5, 33),
+        (12, 784, 3, 7),
+        (2401, 33, 0, 2401),
+    ] {
+        let pixels: Vec<u8> = (0..count * d).map(|i| (i * 37 % 256) as u8).collect();
+        let stats = Standardizer {
+            mean: uniform(d, 100.0, 7).iter().map(|v| v + 120.0).collect(),
+            inv_std: uniform(d, 0.01, 8)
+                .iter()
+                .map(|v| v.abs() + 0.005)
+                .collect(),
+        };
+        let got = harness::standardize(
+            gpu.context(),
+            gpu.kernels(),
+            &pixels,
+            &stats.mean,
+            &stats.inv_std,
+            offset,
+            rows,
+        )
+        .unwrap();
+        let mut want = vec![0.0; rows * d];
+        ops::standardize(
+            &pixels[offset * d..(offset + rows) * d],
+            &stats,
+            rows,
+            &mut want,
+        );
+        assert_close(
+            &format!("standardize {rows}×{d} from {offset}"),
+            &got,
+            &want,
+            1e-6,
+        );
+    }
+}
+
+#[test]
+fn softmax_cross_entropy_matches_cpu_including_huge_logits() {
+    let gpu = vulkan();
+    for (rows, classes, offset, scale) in [
+        (1, 1, 0, 1.0),
+        (7, 10, 3, 5.0),
+        (33, 7, 0, 1e4),
+        (993, 10, 7, 30.0),
+    ] {
+        let n = offset + rows + 2;
+        let labels: Vec<u8> = (0..n).map(|i| (i * 5 % classes) as u8).collect();
+        let labels32: Vec<u32> = labels.iter().map(|&y| y as u32).collect();
+        let z2 = uniform(rows * classes, scale, 9);
+        let out = harness::softmax_cross_entropy(
+            gpu.context(),
+            gpu.kernels(),
+            &z2,
+            &labels32,
+            offset,
+            rows,
+            classes,
+        )
+        .unwrap();
+        let (mut g2, mut loss, mut pred) =
+            (vec![0.0; rows * classes], vec![0.0; rows], vec![0u8; rows]);
+        ops::softmax_cross_entropy(
+            &z2,
+            &labels[offset..offset + rows],
+            rows,
+            classes,
+            1.0 / rows as f32,
+            &mut g2,
+            &mut loss,
+            &mut pred,
+        );
+        let what = format!("softmax {rows}×{classes} scale {scale}");
+        assert_close(&format!("{what} G2"), &out.g2, &g2, 1e-5);
+        assert!(
+            out.loss[offset..offset + rows]
+                .iter()
+                .all(|l| l.is_finite()),
+            "{what}: loss not finite"
+        );
+        assert_close(
+            &format!("{what} loss"),
+            &out.loss[offset..offset + rows],
+            &loss,
+            1e-5,
+        );
+        let pred32: Vec<u32> = pred.iter().map(|&p| p as u32).collect();
+        assert_eq!(
+            out.predicted[offset..offset + rows],
+            pred32[..],
+            "{what}: arg-max"
+        );
+    }
+}
+
+#[test]
+fn hidden_delta_matches_cpu() {
+    let gpu = vulkan();
+    for (rows, hidden, classes) in [(1, 1, 1), (7, 33, 10), (100, 993, 7), (2401, 50, 10)] {
+        let g2 = uniform(rows * classes, 0.1, 10);
+        let w2 = uniform(classes * hidden, 1.0, 11);
+        let a1: Vec<f32> = uniform(rows * hidden, 0.5, 12)
+            .iter()
+            .map(|v| v + 0.5)
+            .collect();
+        let got = harness::hidden_delta(
+            gpu.context(),
+            gpu.kernels(),
+            &g2,
+            &w2,
+            &a1,
+            rows,
+            hidden,
+            classes,
+        )
+        .unwrap();
+        let mut want = vec![0.0; rows * hidden];
+        ops::hidden_delta(&g2, &w2, &a1, rows, hidden, classes, &mut want);
+        assert_close(
+            &format!("hidden_delta {rows}×{hidden}×{classes}"),
+            &got,
+            &want,
+            1e-5,
+        );
+    }
+}
+
+#[test]
+fn bias_update_matches_cpu_column_sum_and_update() {
+    let gpu = vulkan();
+    for (rows, cols) in [(1, 1), (7, 33), (2401, 10), (993, 784)] {
+        let g = uniform(rows * cols, 1.0, 13);
+        let b = uniform(cols, 1.0, 14);
+        let got = harness::bias_update(gpu.context(), gpu.kernels(), &g, &b, rows, 0.7).unwrap();
+        let mut db = vec![0.0; cols];
+        ops::column_sum(&g, rows, cols, &mut db);
+        let mut want = b.clone();
+        ops::sgd_update(&mut want, &db, 0.7, 0.0, 0.0);
+        assert_close(
+            &format!("bias_update {rows}×{cols}"),
+            &got,
+            &want,
+            2e-5 * (rows as f32).sqrt(),
+        );
+    }
+}
