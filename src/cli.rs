@@ -38,6 +38,46 @@ pub enum Command {
     Train(TrainArgs),
     /// List the GPU adapters wgpu finds: backend, name, device type, driver.
     Adapters,
+    /// Time epochs of the same work on several backends, side by side.
+    Bench(BenchArgs),
+}
+
+/// A benchmark workload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum WorkloadChoice {
+    /// H 50, batch 2 400 (25 batches an epoch).
+    Article,
+    /// H 1 024, batch 256.
+    Wide,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Backends to compare, comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [BackendChoice::Cpu, BackendChoice::Vulkan])]
+    pub backends: Vec<BackendChoice>,
+    /// Workload; both when not given.
+    #[arg(long, value_enum)]
+    pub workload: Option<WorkloadChoice>,
+    /// Hidden units, overriding the workload's.
+    #[arg(long, value_parser = positive_usize)]
+    pub hidden: Option<usize>,
+    /// Batch size, overriding the workload's.
+    #[arg(long, value_parser = positive_usize)]
+    pub batch_size: Option<usize>,
+    /// Timed epochs per backend (after one warm-up epoch).
+    #[arg(long, default_value_t = 5, value_parser = positive_usize)]
+    pub epochs: usize,
+    /// Use the first N training images only.
+    #[arg(long, value_name = "N", value_parser = positive_usize)]
+    pub train_limit: Option<usize>,
+    /// Folder with the four IDX files (as for train).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Print JSON on stdout: one object per workload (an array of them when
+    /// both run), progress on stderr.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Where the math runs.
@@ -239,8 +279,54 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Some(Command::Adapters) => adapters(),
         Some(Command::Train(args)) => run_train(&args),
+        Some(Command::Bench(args)) => run_bench(&args),
         None => run_train(&cli.train),
     }
+}
+
+fn run_bench(args: &BenchArgs) -> Result<()> {
+    use crate::bench::{bench_backend, relate_to_cpu, table, BenchReport, Workload};
+    let dir = find_data_dir(args.data.as_deref());
+    let data = load_fashion_mnist(&dir)?;
+    let train_set = match args.train_limit {
+        Some(n) => data.train.take(n),
+        None => data.train,
+    };
+    let n = train_set.count;
+    let workloads = match args.workload {
+        Some(WorkloadChoice::Article) => vec![Workload::article(n)],
+        Some(WorkloadChoice::Wide) => vec![Workload::wide(n)],
+        None => vec![Workload::article(n), Workload::wide(n)],
+    };
+    let (d, c) = (train_set.pixels_per_image(), train_set.classes);
+    let mut reports = Vec::new();
+    for mut workload in workloads {
+        workload.hidden = args.hidden.unwrap_or(workload.hidden);
+        workload.batch_size = args.batch_size.unwrap_or(workload.batch_size);
+        let mut results = Vec::new();
+        for &choice in &args.backends {
+            eprintln!("bench: {} on {:?} ...", workload.name, choice);
+            let mut open = || open_backend(choice, &mut |l| eprintln!("{l}"));
+            let r = bench_backend(&mut open, &train_set, &workload, args.epochs)
+                .with_context(|| format!("benchmarking {} on {choice:?}", workload.name))?;
+            results.push(r);
+        }
+        relate_to_cpu(&mut results);
+        let report = BenchReport { workload, results };
+        if !args.json {
+            println!("{}", table(&report, d, c));
+        }
+        reports.push(report);
+    }
+    if args.json {
+        let text = if reports.len() == 1 {
+            serde_json::to_string(&reports[0])?
+        } else {
+            serde_json::to_string(&reports)?
+        };
+        println!("{text}");
+    }
+    Ok(())
 }
 
 fn adapters() -> Result<()> {

@@ -8,6 +8,7 @@
 //! [`backend::gpu`] compute one mini-batch step each.
 
 pub mod backend;
+pub mod bench;
 pub mod cli;
 pub mod data;
 pub mod model;

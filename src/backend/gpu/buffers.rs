@@ -22,7 +22,7 @@ pub fn storage(ctx: &GpuContext, label: &str, bytes: u64) -> wgpu::Buffer {
 /// A storage buffer holding `contents` (padded with zeros to a multiple of 4 bytes).
 pub fn storage_init(ctx: &GpuContext, label: &str, contents: &[u8]) -> wgpu::Buffer {
     let mut padded;
-    let bytes = if contents.is_empty() || contents.len() % 4 != 0 {
+    let bytes = if contents.is_empty() || !contents.len().is_multiple_of(4) {
         padded = contents.to_vec();
         padded.resize(contents.len().max(4).next_multiple_of(4), 0);
         &padded[..]

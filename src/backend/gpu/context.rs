@@ -224,7 +224,7 @@ impl GpuContext {
 
     /// A storage buffer of `size` bytes must fit one binding of this adapter.
     pub fn check_binding(&self, what: &str, size: u64) -> Result<()> {
-        let max_binding = u64::from(self.limits.max_storage_buffer_binding_size);
+        let max_binding = self.limits.max_storage_buffer_binding_size;
         let max_buffer = self.limits.max_buffer_size;
         let max = max_binding.min(max_buffer);
         if size > max {

@@ -160,6 +160,7 @@ pub fn softmax_cross_entropy(
 }
 
 /// `hidden_delta.wgsl`: G1 = (G2·W2) ⊙ A1 ⊙ (1 − A1).
+#[allow(clippy::too_many_arguments)]
 pub fn hidden_delta(
     ctx: &GpuContext,
     k: &Pipelines,

@@ -101,7 +101,7 @@ impl MatmulKind {
 
     /// The fastest kernel for out = A·Bᵀ (A m×k, B n×k).
     pub fn for_a_bt(k: usize) -> Self {
-        if k % 4 == 0 {
+        if k.is_multiple_of(4) {
             MatmulKind::ABt
         } else {
             MatmulKind::Strided
@@ -110,7 +110,7 @@ impl MatmulKind {
 
     /// The fastest kernel for out = Aᵀ·B (A k×m, B k×n).
     pub fn for_at_b(n: usize) -> Self {
-        if n % 4 == 0 {
+        if n.is_multiple_of(4) {
             MatmulKind::AtB
         } else {
             MatmulKind::Strided
