@@ -4,17 +4,20 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
 use crate::backend::cpu::CpuBackend;
 use crate::backend::gpu::context::{list_adapters, Api};
 use crate::backend::gpu::GpuBackend;
-use crate::backend::Backend;
-use crate::data::{find_data_dir, load_fashion_mnist};
-use crate::model::{Hyper, Preset};
-use crate::train::{median, train, EpochReport, TrainConfig, TrainReport};
+use crate::backend::{Backend, Split};
+use crate::data::{find_data_dir, load_fashion_mnist, CLASS_NAMES};
+use crate::model::{load, save, Hyper, Preset, SavedModel};
+use crate::train::{
+    class_metrics, confusion_matrix, median, train, ClassMetrics, EpochReport, TrainConfig,
+    TrainReport,
+};
 
 /// Train a one-hidden-layer Fashion-MNIST classifier in WGSL compute shaders
 /// (wgpu: Vulkan, Metal, DX12, GL) or on the CPU. Without a sub-command it trains.
@@ -40,6 +43,8 @@ pub enum Command {
     Adapters,
     /// Time epochs of the same work on several backends, side by side.
     Bench(BenchArgs),
+    /// Test accuracy, per-class precision/recall/F1 and the confusion matrix of a saved model.
+    Eval(EvalArgs),
 }
 
 /// A benchmark workload.
@@ -141,6 +146,26 @@ pub struct TrainArgs {
     #[arg(long, value_name = "N", value_parser = positive_usize)]
     pub train_limit: Option<usize>,
     /// Print one JSON object on stdout and nothing else (progress goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// Save the trained model (weights, standardization, class names,
+    /// settings) to this safetensors file, atomically.
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct EvalArgs {
+    /// A model saved by `train --save`.
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+    /// Folder with the IDX files (as for train); the test set is evaluated.
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Where the math runs.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    pub backend: BackendChoice,
+    /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
 }
@@ -280,6 +305,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Adapters) => adapters(),
         Some(Command::Train(args)) => run_train(&args),
         Some(Command::Bench(args)) => run_bench(&args),
+        Some(Command::Eval(args)) => run_eval(&args),
         None => run_train(&cli.train),
     }
 }
@@ -329,6 +355,149 @@ fn run_bench(args: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
+/// Fashion-MNIST's names for 10 classes, numbers otherwise.
+fn class_names(classes: usize) -> Vec<String> {
+    if classes == CLASS_NAMES.len() {
+        CLASS_NAMES.iter().map(|s| s.to_string()).collect()
+    } else {
+        (0..classes).map(|c| format!("class {c}")).collect()
+    }
+}
+
+/// Fails early, before a long run, when `path` cannot be written.
+fn check_writable(path: &std::path::Path) -> Result<()> {
+    if path.is_dir() {
+        bail!(
+            "--save {}: is a folder; give a file name such as model.safetensors",
+            path.display()
+        );
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    if !dir.is_dir() {
+        bail!(
+            "--save {}: the folder {} does not exist",
+            path.display(),
+            dir.display()
+        );
+    }
+    let probe = dir.join(format!(".fashion-nn-write-test-{}", std::process::id()));
+    std::fs::write(&probe, b"").with_context(|| {
+        format!(
+            "--save {}: cannot write in {}",
+            path.display(),
+            dir.display()
+        )
+    })?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+/// What `eval --json` prints.
+#[derive(Serialize)]
+struct EvalJson<'a> {
+    model: String,
+    backend: &'a str,
+    adapter: &'a str,
+    test_accuracy: f64,
+    test_loss: f64,
+    class_names: &'a [String],
+    classes: Vec<ClassMetrics>,
+    confusion: Vec<Vec<usize>>,
+}
+
+fn run_eval(args: &EvalArgs) -> Result<()> {
+    let model = load(&args.model)?;
+    let dir = find_data_dir(args.data.as_deref());
+    let data = load_fashion_mnist(&dir)?;
+    let test = &data.test;
+    let s = model.params.shape;
+    if test.pixels_per_image() != s.inputs || test.classes != s.classes {
+        bail!(
+            "{} was trained on {}x{} images of {} classes, but {} holds {}x{} images of {} classes",
+            args.model.display(),
+            model.rows,
+            model.cols,
+            s.classes,
+            dir.display(),
+            test.rows,
+            test.cols,
+            test.classes
+        );
+    }
+    let json = args.json;
+    let mut backend = open_backend(args.backend, &mut |l| eprintln!("{l}"))?;
+    backend.set_params(&model.params)?;
+    backend.upload(Split::Test, test, &model.stats)?;
+    let e = backend.evaluate(Split::Test)?;
+    let confusion = confusion_matrix(&test.labels, &e.predictions, s.classes);
+    let metrics = class_metrics(&confusion);
+    let info = backend.info();
+    if json {
+        let out = EvalJson {
+            model: args.model.display().to_string(),
+            backend: &info.backend,
+            adapter: &info.adapter,
+            test_accuracy: e.accuracy,
+            test_loss: e.loss,
+            class_names: &model.class_names,
+            classes: metrics,
+            confusion,
+        };
+        println!("{}", serde_json::to_string(&out)?);
+        return Ok(());
+    }
+    println!(
+        "model {}: {} → {} → {}; backend {} ({})",
+        args.model.display(),
+        s.inputs,
+        s.hidden,
+        s.classes,
+        info.backend,
+        info.adapter
+    );
+    println!(
+        "test accuracy {:.2}% ({} images), test loss {:.4}",
+        100.0 * e.accuracy,
+        test.count,
+        e.loss
+    );
+    println!();
+    println!(
+        "{:<14} {:>9} {:>9} {:>9} {:>8}",
+        "class", "precision", "recall", "f1", "support"
+    );
+    for (name, m) in model.class_names.iter().zip(&metrics) {
+        println!(
+            "{name:<14} {:>9.3} {:>9.3} {:>9.3} {:>8}",
+            m.precision, m.recall, m.f1, m.support
+        );
+    }
+    println!();
+    println!("confusion matrix (rows: true class, columns: predicted)");
+    print!("{:<14}", "");
+    for c in 0..s.classes {
+        print!("{c:>6}");
+    }
+    println!();
+    for (c, row) in confusion.iter().enumerate() {
+        print!(
+            "{:<14}",
+            format!("{c} {}", model.class_names[c])
+                .chars()
+                .take(13)
+                .collect::<String>()
+        );
+        for v in row {
+            print!("{v:>6}");
+        }
+        println!();
+    }
+    Ok(())
+}
+
 fn adapters() -> Result<()> {
     let all = list_adapters();
     if all.is_empty() {
@@ -353,6 +522,9 @@ fn run_train(args: &TrainArgs) -> Result<()> {
             println!("{line}");
         }
     };
+    if let Some(path) = &args.save {
+        check_writable(path)?;
+    }
     let dir = find_data_dir(args.data.as_deref());
     let data = load_fashion_mnist(&dir)?;
     let train_set = match args.train_limit {
@@ -426,6 +598,28 @@ fn run_train(args: &TrainArgs) -> Result<()> {
         bar.finish_and_clear();
     }
     summarize(&report, &config, &say);
+    if let Some(path) = &args.save {
+        let model = SavedModel {
+            params: report.params.clone(),
+            stats: report.stats.clone(),
+            rows: train_set.rows,
+            cols: train_set.cols,
+            class_names: class_names(train_set.classes),
+            settings: vec![
+                ("epochs".into(), config.epochs.to_string()),
+                ("batch_size".into(), config.hyper.batch_size.to_string()),
+                ("lr".into(), config.hyper.lr.to_string()),
+                ("l1".into(), config.hyper.l1.to_string()),
+                ("l2".into(), config.hyper.l2.to_string()),
+                ("init_scale".into(), config.init_scale.to_string()),
+                ("seed".into(), config.seed.to_string()),
+                ("train_images".into(), train_set.count.to_string()),
+                ("test_accuracy".into(), report.test.accuracy.to_string()),
+            ],
+        };
+        save(path, &model)?;
+        say(&format!("saved the model to {}", path.display()));
+    }
     if json {
         let out = TrainJson {
             backend: &report.backend.backend,

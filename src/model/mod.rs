@@ -1,7 +1,10 @@
-//! The network's parameters and the hyper-parameters that train them.
+//! The network's parameters, the hyper-parameters that train them, and the
+//! model file.
 
+mod file;
 mod hyper;
 mod params;
 
+pub use file::{load, save, SavedModel, FORMAT};
 pub use hyper::{Hyper, Preset};
 pub use params::{Params, Shape};

@@ -3,7 +3,7 @@
 
 mod metrics;
 
-pub use metrics::{epoch_flops, median};
+pub use metrics::{class_metrics, confusion_matrix, epoch_flops, median, ClassMetrics};
 
 use std::time::Instant;
 
@@ -48,6 +48,8 @@ pub struct TrainReport {
     /// Seconds from the first epoch's start to the end of the final evaluation.
     pub total_seconds: f64,
     pub params: Params,
+    /// The training set's statistics the run standardized with.
+    pub stats: Standardizer,
 }
 
 /// Standardizes with the training set's statistics, uploads both sets once,
@@ -109,5 +111,6 @@ pub fn train(
         setup_seconds,
         total_seconds,
         params: backend.params()?,
+        stats,
     })
 }

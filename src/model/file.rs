@@ -1,0 +1,226 @@
+//! Saving and loading a trained model as safetensors (readable by NumPy and
+//! PyTorch): the weights, the standardization statistics, and the image size,
+//! class names and hyper-parameters as string metadata. Writes are atomic: a
+//! temporary file in the same folder, synced, then renamed over the target.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+
+use super::{Params, Shape};
+use crate::data::Standardizer;
+
+/// The `format` metadata value this version writes and reads.
+pub const FORMAT: &str = "fashion-nn/1";
+
+/// Everything needed to classify an image later.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SavedModel {
+    pub params: Params,
+    pub stats: Standardizer,
+    pub rows: usize,
+    pub cols: usize,
+    pub class_names: Vec<String>,
+    /// Free-form training settings (lr, epochs, …), kept as text.
+    pub settings: Vec<(String, String)>,
+}
+
+fn f32_bytes(v: &[f32]) -> &[u8] {
+    bytemuck::cast_slice(v)
+}
+
+/// Writes `model` to `path` atomically: on any failure the previous file is
+/// left whole.
+pub fn save(path: &Path, model: &SavedModel) -> Result<()> {
+    let s = model.params.shape;
+    let std: Vec<f32> = model.stats.inv_std.iter().map(|v| 1.0 / v).collect();
+    let tensors: Vec<(&str, TensorView)> = vec![
+        (
+            "w1",
+            TensorView::new(
+                Dtype::F32,
+                vec![s.hidden, s.inputs],
+                f32_bytes(&model.params.w1),
+            )?,
+        ),
+        (
+            "b1",
+            TensorView::new(Dtype::F32, vec![s.hidden], f32_bytes(&model.params.b1))?,
+        ),
+        (
+            "w2",
+            TensorView::new(
+                Dtype::F32,
+                vec![s.classes, s.hidden],
+                f32_bytes(&model.params.w2),
+            )?,
+        ),
+        (
+            "b2",
+            TensorView::new(Dtype::F32, vec![s.classes], f32_bytes(&model.params.b2))?,
+        ),
+        (
+            "pixel_mean",
+            TensorView::new(Dtype::F32, vec![s.inputs], f32_bytes(&model.stats.mean))?,
+        ),
+        (
+            "pixel_std",
+            TensorView::new(Dtype::F32, vec![s.inputs], f32_bytes(&std))?,
+        ),
+    ];
+    let mut meta: HashMap<String, String> = model.settings.iter().cloned().collect();
+    meta.insert("format".into(), FORMAT.into());
+    meta.insert("rows".into(), model.rows.to_string());
+    meta.insert("cols".into(), model.cols.to_string());
+    meta.insert(
+        "class_names".into(),
+        serde_json::to_string(&model.class_names)?,
+    );
+    let bytes =
+        safetensors::serialize(tensors, Some(meta)).context("encoding the model as safetensors")?;
+
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file path", path.display()))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let write = || -> Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    };
+    if let Err(e) = write() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("writing the model to {}", path.display()));
+    }
+    Ok(())
+}
+
+fn tensor(st: &SafeTensors, path: &Path, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+    let t = st.tensor(name).with_context(|| {
+        format!(
+            "{}: no tensor `{name}`; is this a fashion-nn model?",
+            path.display()
+        )
+    })?;
+    if t.dtype() != Dtype::F32 || t.shape() != shape {
+        bail!(
+            "{}: tensor `{name}` is {:?} {:?}, expected F32 {:?}; the file does not match its own metadata",
+            path.display(),
+            t.dtype(),
+            t.shape(),
+            shape
+        );
+    }
+    Ok(bytemuck::pod_collect_to_vec(t.data()))
+}
+
+/// Reads a model written by [`save`], checking every tensor's type and shape.
+pub fn load(path: &Path) -> Result<SavedModel> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("reading the model {}", path.display()))?;
+    let st = SafeTensors::deserialize(&bytes).with_context(|| {
+        format!(
+            "{} is not a safetensors file (or is damaged)",
+            path.display()
+        )
+    })?;
+    let (_, header) = SafeTensors::read_metadata(&bytes).with_context(|| {
+        format!(
+            "{} is not a safetensors file (or is damaged)",
+            path.display()
+        )
+    })?;
+    let meta = header.metadata().clone().unwrap_or_default();
+    if meta.get("format").map(String::as_str) != Some(FORMAT) {
+        bail!(
+            "{} is a safetensors file but not a fashion-nn model (metadata `format` is not `{FORMAT}`)",
+            path.display()
+        );
+    }
+    let number = |key: &str| -> Result<usize> {
+        meta.get(key)
+            .and_then(|v| v.parse().ok())
+            .filter(|&v| v > 0)
+            .with_context(|| {
+                format!(
+                    "{}: metadata `{key}` is missing or not a positive number",
+                    path.display()
+                )
+            })
+    };
+    let (rows, cols) = (number("rows")?, number("cols")?);
+    let w1 = st
+        .tensor("w1")
+        .with_context(|| format!("{}: no tensor `w1`", path.display()))?;
+    let (hidden, inputs) = match w1.shape() {
+        [h, d] => (*h, *d),
+        other => bail!(
+            "{}: tensor `w1` has shape {other:?}, expected [hidden, pixels]",
+            path.display()
+        ),
+    };
+    if inputs != rows * cols {
+        bail!(
+            "{}: `w1` takes {inputs} pixels but the images are {rows}x{cols}",
+            path.display()
+        );
+    }
+    let classes = match st.tensor("b2").map(|t| t.shape().to_vec()) {
+        Ok(s) if s.len() == 1 && s[0] > 0 => s[0],
+        _ => bail!("{}: tensor `b2` is missing or not a vector", path.display()),
+    };
+    let shape = Shape {
+        inputs,
+        hidden,
+        classes,
+    };
+    let params = Params {
+        shape,
+        w1: tensor(&st, path, "w1", &[hidden, inputs])?,
+        b1: tensor(&st, path, "b1", &[hidden])?,
+        w2: tensor(&st, path, "w2", &[classes, hidden])?,
+        b2: tensor(&st, path, "b2", &[classes])?,
+    };
+    let mean = tensor(&st, path, "pixel_mean", &[inputs])?;
+    let std = tensor(&st, path, "pixel_std", &[inputs])?;
+    if std.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
+        bail!(
+            "{}: `pixel_std` holds a value that is not a positive number",
+            path.display()
+        );
+    }
+    let class_names: Vec<String> = meta
+        .get("class_names")
+        .and_then(|v| serde_json::from_str(v).ok())
+        .filter(|v: &Vec<String>| v.len() == classes)
+        .unwrap_or_else(|| (0..classes).map(|c| format!("class {c}")).collect());
+    let mut settings: Vec<(String, String)> = meta
+        .into_iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "format" | "rows" | "cols" | "class_names"))
+        .collect();
+    settings.sort();
+    Ok(SavedModel {
+        params,
+        stats: Standardizer {
+            mean,
+            inv_std: std.iter().map(|s| 1.0 / s).collect(),
+        },
+        rows,
+        cols,
+        class_names,
+        settings,
+    })
+}

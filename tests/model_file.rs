@@ -1,0 +1,227 @@
+//! The safetensors model file: round trip, atomic writes, and every malformed
+//! file a clear error naming it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use fashion_nn::data::Standardizer;
+use fashion_nn::model::{load, save, Params, SavedModel, Shape};
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("fashion-nn-model-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn small_model() -> SavedModel {
+    let shape = Shape {
+        inputs: 12,
+        hidden: 5,
+        classes: 3,
+    };
+    SavedModel {
+        params: Params::init(shape, 0.5, 3),
+        stats: Standardizer {
+            mean: (0..12).map(|i| i as f32 * 10.0).collect(),
+            inv_std: (0..12).map(|i| 1.0 / (1.0 + i as f32)).collect(),
+        },
+        rows: 3,
+        cols: 4,
+        class_names: vec!["a".into(), "b".into(), "c".into()],
+        settings: vec![("epochs".into(), "7".into()), ("lr".into(), "0.5".into())],
+    }
+}
+
+fn load_err(path: &Path) -> String {
+    format!("{:#}", load(path).expect_err("loading should fail"))
+}
+
+#[test]
+fn save_then_load_gives_the_same_model() {
+    let dir = temp("roundtrip");
+    let path = dir.join("m.safetensors");
+    let model = small_model();
+    save(&path, &model).unwrap();
+    let back = load(&path).unwrap();
+    assert_eq!(back.params, model.params);
+    assert_eq!(back.stats.mean, model.stats.mean);
+    for (a, b) in back.stats.inv_std.iter().zip(&model.stats.inv_std) {
+        assert!((a - b).abs() <= 1e-6 * b.abs());
+    }
+    assert_eq!((back.rows, back.cols), (3, 4));
+    assert_eq!(back.class_names, model.class_names);
+    assert_eq!(back.settings, model.settings);
+    // No temporary file is left behind.
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+}
+
+#[test]
+fn failed_save_leaves_the_previous_file_whole() {
+    let dir = temp("atomic");
+    let path = dir.join("m.safetensors");
+    save(&path, &small_model()).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    // A target whose folder does not exist fails without touching anything.
+    let err = save(&dir.join("missing").join("m.safetensors"), &small_model()).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("writing the model to"),
+        "{err:#}"
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn garbage_empty_and_truncated_files_are_clear_errors() {
+    let dir = temp("bad");
+    let garbage = dir.join("garbage.safetensors");
+    std::fs::write(&garbage, b"this is not a model at all, just some text").unwrap();
+    let e = load_err(&garbage);
+    assert!(
+        e.contains("garbage.safetensors") && e.contains("not a safetensors file"),
+        "{e}"
+    );
+
+    let empty = dir.join("empty.safetensors");
+    std::fs::write(&empty, b"").unwrap();
+    let e = load_err(&empty);
+    assert!(
+        e.contains("empty.safetensors") && e.contains("not a safetensors file"),
+        "{e}"
+    );
+
+    let good = dir.join("good.safetensors");
+    save(&good, &small_model()).unwrap();
+    let bytes = std::fs::read(&good).unwrap();
+    let cut = dir.join("cut.safetensors");
+    std::fs::write(&cut, &bytes[..bytes.len() - 10]).unwrap();
+    let e = load_err(&cut);
+    assert!(
+        e.contains("cut.safetensors") && e.contains("not a safetensors file"),
+        "{e}"
+    );
+
+    let e = load_err(&dir.join("nope.safetensors"));
+    assert!(
+        e.contains("reading the model") && e.contains("nope.safetensors"),
+        "{e}"
+    );
+}
+
+#[test]
+fn safetensors_file_of_another_program_is_rejected() {
+    let dir = temp("foreign");
+    let path = dir.join("foreign.safetensors");
+    let data = [1.0f32, 2.0];
+    let view = safetensors::tensor::TensorView::new(
+        safetensors::Dtype::F32,
+        vec![2],
+        bytemuck::cast_slice(&data),
+    )
+    .unwrap();
+    std::fs::write(
+        &path,
+        safetensors::serialize([("weight", view)], None).unwrap(),
+    )
+    .unwrap();
+    let e = load_err(&path);
+    assert!(e.contains("not a fashion-nn model"), "{e}");
+}
+
+#[test]
+fn eval_with_a_model_of_another_image_size_names_both_shapes() {
+    let dir = temp("shape");
+    let path = dir.join("small.safetensors");
+    save(&path, &small_model()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_fashion-nn"))
+        .args([
+            "eval",
+            "--backend",
+            "cpu",
+            "--model",
+            path.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("3x4") && stderr.contains("28x28"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn save_to_a_folder_that_does_not_exist_fails_before_training() {
+    let out = Command::new(env!("CARGO_BIN_EXE_fashion-nn"))
+        .args([
+            "--backend",
+            "cpu",
+            "--save",
+            "/nonexistent-dir/m.safetensors",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("--save") && stderr.contains("does not exist"),
+        "{stderr}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "training started: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn train_save_then_eval_reports_the_same_accuracy() {
+    let dir = temp("train-eval");
+    let path = dir.join("m.safetensors");
+    let bin = env!("CARGO_BIN_EXE_fashion-nn");
+    let out = Command::new(bin)
+        .args([
+            "--backend",
+            "cpu",
+            "--hidden",
+            "16",
+            "--epochs",
+            "1",
+            "--train-limit",
+            "3000",
+            "--json",
+            "--save",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let trained: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = Command::new(bin)
+        .args(["eval", "--backend", "vulkan", "--json", "--model"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let eval: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (a, b) = (
+        trained["test_accuracy"].as_f64().unwrap(),
+        eval["test_accuracy"].as_f64().unwrap(),
+    );
+    // Trained on the CPU, evaluated on the GPU: the same model, f32 rounding apart.
+    assert!((a - b).abs() <= 0.001, "train reported {a}, eval {b}");
+    assert_eq!(eval["confusion"].as_array().unwrap().len(), 10);
+    assert_eq!(eval["class_names"][9], "Ankle boot");
+}
