@@ -13,7 +13,7 @@ use crate::backend::gpu::context::{list_adapters, Api};
 use crate::backend::gpu::GpuBackend;
 use crate::backend::{Backend, Split};
 use crate::data::{find_data_dir, load_fashion_mnist, CLASS_NAMES};
-use crate::model::{load, save, Hyper, Preset, SavedModel};
+use crate::model::{ascii_art, load, predict_proba, save, top_classes, Hyper, Preset, SavedModel};
 use crate::train::{
     class_metrics, confusion_matrix, median, train, ClassMetrics, EpochReport, TrainConfig,
     TrainReport,
@@ -45,6 +45,24 @@ pub enum Command {
     Bench(BenchArgs),
     /// Test accuracy, per-class precision/recall/F1 and the confusion matrix of a saved model.
     Eval(EvalArgs),
+    /// The top classes of one test image, with their probabilities.
+    Predict(PredictArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PredictArgs {
+    /// A model saved by `train --save`.
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+    /// Which test image (0-based).
+    #[arg(long, value_name = "N")]
+    pub index: usize,
+    /// How many classes to list.
+    #[arg(long, default_value_t = 3, value_parser = positive_usize)]
+    pub top: usize,
+    /// Folder with the IDX files (as for train).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
 }
 
 /// A benchmark workload.
@@ -306,6 +324,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Train(args)) => run_train(&args),
         Some(Command::Bench(args)) => run_bench(&args),
         Some(Command::Eval(args)) => run_eval(&args),
+        Some(Command::Predict(args)) => run_predict(&args),
         None => run_train(&cli.train),
     }
 }
@@ -494,6 +513,58 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
             print!("{v:>6}");
         }
         println!();
+    }
+    Ok(())
+}
+
+fn run_predict(args: &PredictArgs) -> Result<()> {
+    let model = load(&args.model)?;
+    let dir = find_data_dir(args.data.as_deref());
+    let data = load_fashion_mnist(&dir)?;
+    let test = &data.test;
+    if args.index >= test.count {
+        bail!(
+            "--index {}: the test set of {} has {} images (0 to {})",
+            args.index,
+            dir.display(),
+            test.count,
+            test.count.saturating_sub(1)
+        );
+    }
+    if test.pixels_per_image() != model.params.shape.inputs {
+        bail!(
+            "{} was trained on {}x{} images, but {} holds {}x{} images",
+            args.model.display(),
+            model.rows,
+            model.cols,
+            dir.display(),
+            test.rows,
+            test.cols
+        );
+    }
+    let image = test.image(args.index);
+    let truth = test.labels[args.index] as usize;
+    let name = |c: usize| {
+        model
+            .class_names
+            .get(c)
+            .cloned()
+            .unwrap_or_else(|| format!("class {c}"))
+    };
+    println!("{}", ascii_art(image, test.cols));
+    println!(
+        "test image {}: true class {} ({})",
+        args.index,
+        truth,
+        name(truth)
+    );
+    let probabilities = predict_proba(&model, image);
+    for (rank, (c, p)) in top_classes(&probabilities, args.top)
+        .into_iter()
+        .enumerate()
+    {
+        let mark = if c == truth { "  ← true class" } else { "" };
+        println!("{:>2}. {:<12} {:6.2}%{mark}", rank + 1, name(c), 100.0 * p);
     }
     Ok(())
 }

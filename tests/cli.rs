@@ -179,7 +179,18 @@ fn adapters_lists_lavapipe() {
 fn divergence_stops_with_the_epoch_and_advice_on_both_backends() {
     for backend in ["cpu", "vulkan"] {
         assert_fails(
-            &["--backend", backend, "--lr", "3e38", "--train-limit", "500", "--epochs", "3", "--hidden", "8"],
+            &[
+                "--backend",
+                backend,
+                "--lr",
+                "3e38",
+                "--train-limit",
+                "500",
+                "--epochs",
+                "3",
+                "--hidden",
+                "8",
+            ],
             1,
             &["training diverged in epoch 1", "NaN", "lower --lr"],
         );

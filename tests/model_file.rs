@@ -225,3 +225,55 @@ fn train_save_then_eval_reports_the_same_accuracy() {
     assert_eq!(eval["confusion"].as_array().unwrap().len(), 10);
     assert_eq!(eval["class_names"][9], "Ankle boot");
 }
+
+#[test]
+fn predict_proba_is_a_distribution_matching_the_cpu_forward_pass() {
+    use fashion_nn::backend::cpu::CpuBackend;
+    use fashion_nn::backend::{Backend, Split};
+    use fashion_nn::data::Dataset;
+    use fashion_nn::model::{predict_proba, top_classes};
+    let model = small_model();
+    let pixels: Vec<u8> = (0..5 * 12).map(|i| (i * 53 % 256) as u8).collect();
+    let data = Dataset {
+        count: 5,
+        rows: 3,
+        cols: 4,
+        classes: 3,
+        pixels,
+        labels: vec![0, 1, 2, 0, 1],
+    };
+    let mut cpu = CpuBackend::new(Some(1)).unwrap();
+    cpu.set_params(&model.params).unwrap();
+    cpu.upload(Split::Test, &data, &model.stats).unwrap();
+    let e = cpu.evaluate(Split::Test).unwrap();
+    for i in 0..5 {
+        let p = predict_proba(&model, data.image(i));
+        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-5, "{p:?}");
+        let top = top_classes(&p, 3);
+        assert!(top[0].1 >= top[1].1 && top[1].1 >= top[2].1);
+        assert_eq!(top[0].0 as u8, e.predictions[i], "image {i}");
+    }
+}
+
+#[test]
+fn predict_index_past_the_test_set_names_the_range() {
+    let dir = temp("predict");
+    let path = dir.join("m.safetensors");
+    save(&path, &small_model()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_fashion-nn"))
+        .args([
+            "predict",
+            "--index",
+            "10000",
+            "--model",
+            path.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("--index 10000") && stderr.contains("0 to 9999"),
+        "{stderr}"
+    );
+}
