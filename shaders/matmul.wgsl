@@ -20,46 +20,13 @@
 // skipped for storing, so any size works.
 // Dispatch: (ceil(N / (WG_X·TN)), ceil(M / (WG_Y·TM)), 1).
 
-override WG_X: u32 = 8u;
-override WG_Y: u32 = 8u;
-override EPILOGUE: u32 = 0u;
+// Prepended: matmul_common.wgsl (sizes, step, bindings 2–5, epilogue).
+
 const TM: u32 = 4u;
 const TN: u32 = 4u;
 
-struct Dims {
-    m: u32,
-    n: u32,
-    k: u32,
-    a_m: u32,
-    a_k: u32,
-    b_n: u32,
-    b_k: u32,
-    _pad: u32,
-}
-
-struct Step {
-    lr: f32,
-    l1: f32,
-    l2: f32,
-    _pad: f32,
-}
-
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<uniform> dims: Dims;
-@group(0) @binding(5) var<uniform> step: Step;
-
-fn sigmoid(z: f32) -> f32 {
-    // σ(z) without overflow: e^(−|z|) ≤ 1 always.
-    let e = exp(-abs(z));
-    return select(e / (1.0 + e), 1.0 / (1.0 + e), z >= 0.0);
-}
-
-fn sign0(w: f32) -> f32 {
-    return select(select(0.0, -1.0, w < 0.0), 1.0, w > 0.0);
-}
 
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -108,23 +75,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
             if (n >= dims.n) {
                 break;
             }
-            let o = m * dims.n + n;
-            let v = acc[i * TN + j];
-            switch EPILOGUE {
-                case 1u: {
-                    out[o] = v + bias[n];
-                }
-                case 2u: {
-                    out[o] = sigmoid(v + bias[n]);
-                }
-                case 3u: {
-                    let w = out[o];
-                    out[o] = w - step.lr * (v + step.l1 * sign0(w) + step.l2 * w);
-                }
-                default: {
-                    out[o] = v;
-                }
-            }
+            epilogue(m, n, acc[i * TN + j]);
         }
     }
 }

@@ -15,72 +15,10 @@
 // workgroup memory, no arrays indexed at run time.
 // Dispatch: (ceil(N / (WG_X·8)), ceil(M / (WG_Y·8)), 1).
 
-override WG_X: u32 = 8u;
-override WG_Y: u32 = 8u;
-override EPILOGUE: u32 = 0u;
-
-struct Dims {
-    m: u32,
-    n: u32,
-    k: u32,
-    a_m: u32,
-    a_k: u32,
-    b_n: u32,
-    b_k: u32,
-    _pad: u32,
-}
-
-struct Step {
-    lr: f32,
-    l1: f32,
-    l2: f32,
-    _pad: f32,
-}
+// Prepended: matmul_common.wgsl (sizes, step, bindings 2–5, epilogue).
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<uniform> dims: Dims;
-@group(0) @binding(5) var<uniform> step: Step;
-
-fn sigmoid(z: f32) -> f32 {
-    let e = exp(-abs(z));
-    return select(e / (1.0 + e), 1.0 / (1.0 + e), z >= 0.0);
-}
-
-fn sign0(w: f32) -> f32 {
-    return select(select(0.0, -1.0, w < 0.0), 1.0, w > 0.0);
-}
-
-// Stores the four outputs of row m, columns n0..n0+3, through the epilogue.
-fn store4(m: u32, n0: u32, v: vec4<f32>) {
-    if (m >= dims.m) {
-        return;
-    }
-    for (var j = 0u; j < 4u; j++) {
-        let n = n0 + j;
-        if (n >= dims.n) {
-            return;
-        }
-        let o = m * dims.n + n;
-        switch EPILOGUE {
-            case 1u: {
-                out[o] = v[j] + bias[n];
-            }
-            case 2u: {
-                out[o] = sigmoid(v[j] + bias[n]);
-            }
-            case 3u: {
-                let w = out[o];
-                out[o] = w - step.lr * (v[j] + step.l1 * sign0(w) + step.l2 * w);
-            }
-            default: {
-                out[o] = v[j];
-            }
-        }
-    }
-}
 
 // Each invocation: 8 rows × 16 columns in vec4 registers (acc_i_q holds
 // row m0+i, columns n0+4q..n0+4q+3). Per k: 8 scalars of A and 4 vec4
@@ -186,36 +124,36 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         acc7_2 = fma(a7, b2, acc7_2);
         acc7_3 = fma(a7, b3, acc7_3);
     }
-    store4(m0 + 0u, n0 + 0u, acc0_0);
-    store4(m0 + 0u, n0 + 4u, acc0_1);
-    store4(m0 + 0u, n0 + 8u, acc0_2);
-    store4(m0 + 0u, n0 + 12u, acc0_3);
-    store4(m0 + 1u, n0 + 0u, acc1_0);
-    store4(m0 + 1u, n0 + 4u, acc1_1);
-    store4(m0 + 1u, n0 + 8u, acc1_2);
-    store4(m0 + 1u, n0 + 12u, acc1_3);
-    store4(m0 + 2u, n0 + 0u, acc2_0);
-    store4(m0 + 2u, n0 + 4u, acc2_1);
-    store4(m0 + 2u, n0 + 8u, acc2_2);
-    store4(m0 + 2u, n0 + 12u, acc2_3);
-    store4(m0 + 3u, n0 + 0u, acc3_0);
-    store4(m0 + 3u, n0 + 4u, acc3_1);
-    store4(m0 + 3u, n0 + 8u, acc3_2);
-    store4(m0 + 3u, n0 + 12u, acc3_3);
-    store4(m0 + 4u, n0 + 0u, acc4_0);
-    store4(m0 + 4u, n0 + 4u, acc4_1);
-    store4(m0 + 4u, n0 + 8u, acc4_2);
-    store4(m0 + 4u, n0 + 12u, acc4_3);
-    store4(m0 + 5u, n0 + 0u, acc5_0);
-    store4(m0 + 5u, n0 + 4u, acc5_1);
-    store4(m0 + 5u, n0 + 8u, acc5_2);
-    store4(m0 + 5u, n0 + 12u, acc5_3);
-    store4(m0 + 6u, n0 + 0u, acc6_0);
-    store4(m0 + 6u, n0 + 4u, acc6_1);
-    store4(m0 + 6u, n0 + 8u, acc6_2);
-    store4(m0 + 6u, n0 + 12u, acc6_3);
-    store4(m0 + 7u, n0 + 0u, acc7_0);
-    store4(m0 + 7u, n0 + 4u, acc7_1);
-    store4(m0 + 7u, n0 + 8u, acc7_2);
-    store4(m0 + 7u, n0 + 12u, acc7_3);
+    epilogue4(m0 + 0u, n0 + 0u, acc0_0);
+    epilogue4(m0 + 0u, n0 + 4u, acc0_1);
+    epilogue4(m0 + 0u, n0 + 8u, acc0_2);
+    epilogue4(m0 + 0u, n0 + 12u, acc0_3);
+    epilogue4(m0 + 1u, n0 + 0u, acc1_0);
+    epilogue4(m0 + 1u, n0 + 4u, acc1_1);
+    epilogue4(m0 + 1u, n0 + 8u, acc1_2);
+    epilogue4(m0 + 1u, n0 + 12u, acc1_3);
+    epilogue4(m0 + 2u, n0 + 0u, acc2_0);
+    epilogue4(m0 + 2u, n0 + 4u, acc2_1);
+    epilogue4(m0 + 2u, n0 + 8u, acc2_2);
+    epilogue4(m0 + 2u, n0 + 12u, acc2_3);
+    epilogue4(m0 + 3u, n0 + 0u, acc3_0);
+    epilogue4(m0 + 3u, n0 + 4u, acc3_1);
+    epilogue4(m0 + 3u, n0 + 8u, acc3_2);
+    epilogue4(m0 + 3u, n0 + 12u, acc3_3);
+    epilogue4(m0 + 4u, n0 + 0u, acc4_0);
+    epilogue4(m0 + 4u, n0 + 4u, acc4_1);
+    epilogue4(m0 + 4u, n0 + 8u, acc4_2);
+    epilogue4(m0 + 4u, n0 + 12u, acc4_3);
+    epilogue4(m0 + 5u, n0 + 0u, acc5_0);
+    epilogue4(m0 + 5u, n0 + 4u, acc5_1);
+    epilogue4(m0 + 5u, n0 + 8u, acc5_2);
+    epilogue4(m0 + 5u, n0 + 12u, acc5_3);
+    epilogue4(m0 + 6u, n0 + 0u, acc6_0);
+    epilogue4(m0 + 6u, n0 + 4u, acc6_1);
+    epilogue4(m0 + 6u, n0 + 8u, acc6_2);
+    epilogue4(m0 + 6u, n0 + 12u, acc6_3);
+    epilogue4(m0 + 7u, n0 + 0u, acc7_0);
+    epilogue4(m0 + 7u, n0 + 4u, acc7_1);
+    epilogue4(m0 + 7u, n0 + 8u, acc7_2);
+    epilogue4(m0 + 7u, n0 + 12u, acc7_3);
 }

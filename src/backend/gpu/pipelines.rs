@@ -143,7 +143,9 @@ impl Pipelines {
         );
         let matmul_slots = [Read, Read, Read, ReadWrite, Uniform, Uniform];
         let mut matmuls = Vec::new();
-        for (kind, source) in [
+        // The three kernels share their epilogue and bindings 2–5.
+        let common = include_str!("../../../shaders/matmul_common.wgsl");
+        for (kind, body) in [
             (
                 MatmulKind::Strided,
                 include_str!("../../../shaders/matmul.wgsl"),
@@ -157,6 +159,7 @@ impl Pipelines {
                 include_str!("../../../shaders/matmul_atb.wgsl"),
             ),
         ] {
+            let source = format!("{common}\n{body}");
             for epilogue in [
                 Epilogue::Store,
                 Epilogue::Bias,
@@ -166,7 +169,7 @@ impl Pipelines {
                 matmuls.push(build(
                     ctx,
                     kind.label(epilogue),
-                    source,
+                    &source,
                     &matmul_slots,
                     &[
                         ("WG_X", 8.0),
