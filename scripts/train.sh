@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
 # Set-up plus the main job: trains on the real Fashion-MNIST data through
-# Vulkan. Extra arguments go to fashion-nn (e.g. --json, --epochs 3).
+# Vulkan. Extra arguments go to fashion-nn (e.g. --json, --epochs 3); a
+# --backend of your own, or a sub-command (adapters, bench, eval, predict),
+# replaces the default `--backend vulkan`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
-exec cargo run --release -- --backend vulkan "$@"
+default=(--backend vulkan)
+case "${1:-}" in
+  adapters|bench|eval|predict|help|-h|--help|-V|--version) default=() ;;
+esac
+for a in "$@"; do
+  case "$a" in --backend|--backend=*) default=() ;; esac
+done
+exec cargo run --release -- "${default[@]}" "$@"

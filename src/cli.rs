@@ -115,6 +115,20 @@ pub enum BackendChoice {
     Cpu,
 }
 
+impl BackendChoice {
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendChoice::Auto => "auto",
+            BackendChoice::Vulkan => "vulkan",
+            BackendChoice::Metal => "metal",
+            BackendChoice::Dx12 => "dx12",
+            BackendChoice::Gl => "gl",
+            BackendChoice::Cpu => "cpu",
+        }
+    }
+}
+
 /// Named configurations; explicit flags override their values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum PresetChoice {
@@ -199,11 +213,14 @@ fn positive_usize(s: &str) -> Result<usize, String> {
 }
 
 fn finite_f32(s: &str) -> Result<f32, String> {
-    let v: f32 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
     if !v.is_finite() {
         return Err(format!("`{s}` is not a finite number"));
     }
-    Ok(v)
+    if v.abs() > f32::MAX as f64 {
+        return Err(format!("`{s}` is too large for f32 (at most 3.4e38)"));
+    }
+    Ok(v as f32)
 }
 
 fn positive_f32(s: &str) -> Result<f32, String> {
@@ -344,16 +361,22 @@ fn run_bench(args: &BenchArgs) -> Result<()> {
         None => vec![Workload::article(n), Workload::wide(n)],
     };
     let (d, c) = (train_set.pixels_per_image(), train_set.classes);
+    // Every backend must open before any timing starts, so that a missing
+    // adapter does not throw away finished results.
+    for &choice in &args.backends {
+        open_backend(choice, &mut |_| {})
+            .with_context(|| format!("--backends: {} cannot be opened", choice.name()))?;
+    }
     let mut reports = Vec::new();
     for mut workload in workloads {
         workload.hidden = args.hidden.unwrap_or(workload.hidden);
         workload.batch_size = args.batch_size.unwrap_or(workload.batch_size);
         let mut results = Vec::new();
         for &choice in &args.backends {
-            eprintln!("bench: {} on {:?} ...", workload.name, choice);
+            eprintln!("bench: {} on {} ...", workload.name, choice.name());
             let mut open = || open_backend(choice, &mut |l| eprintln!("{l}"));
             let r = bench_backend(&mut open, &train_set, &workload, args.epochs)
-                .with_context(|| format!("benchmarking {} on {choice:?}", workload.name))?;
+                .with_context(|| format!("benchmarking {} on {}", workload.name, choice.name()))?;
             results.push(r);
         }
         relate_to_cpu(&mut results);
@@ -626,12 +649,13 @@ fn run_train(args: &TrainArgs) -> Result<()> {
         train_set.classes
     ));
     say(&format!(
-        "model: {} → {} sigmoid → {} softmax; {} epochs, batch {}, lr {}, l1 {}, l2 {}, init ±{:.4}, seed {}",
+        "model: {} → {} sigmoid → {} softmax; {} epoch{}, batch {}, lr {}, l1 {}, l2 {}, init ±{:.4}, seed {}",
         train_set.pixels_per_image(),
         config.hidden,
         train_set.classes,
         config.epochs,
-        config.hyper.batch_size,
+        if config.epochs == 1 { "" } else { "s" },
+        config.hyper.batch_size.min(train_set.count),
         config.hyper.lr,
         config.hyper.l1,
         config.hyper.l2,
@@ -640,7 +664,22 @@ fn run_train(args: &TrainArgs) -> Result<()> {
     ));
 
     let bar = progress_bar(config.epochs as u64);
+    // Guessing uniformly costs ln C; far above that the run is diverging.
+    let chance = (train_set.classes.max(2) as f64).ln();
+    let mut warned = false;
     let mut on_epoch = |e: &EpochReport| {
+        if !warned && e.stats.loss > 10.0 * chance {
+            warned = true;
+            eprintln!(
+                "warning: epoch {} loss {:.1} is far above guessing (ln {} = {:.2}); training is diverging: \
+                 try a lower --lr (now {}), --l1/--l2, or --init-scale",
+                e.epoch,
+                e.stats.loss,
+                train_set.classes,
+                chance,
+                config.hyper.lr
+            );
+        }
         let line = format!(
             "epoch {:>3}/{}  loss {:.4}  train accuracy {:6.2}%  {:.2} s",
             e.epoch,
@@ -718,8 +757,9 @@ fn summarize(report: &TrainReport, config: &TrainConfig, say: &dyn Fn(&str)) {
         report.test.loss
     ));
     say(&format!(
-        "{} epochs in {:.2} s (median epoch {:.3} s; setup {:.2} s)",
+        "{} epoch{} in {:.2} s (median epoch {:.3} s; setup {:.2} s)",
         config.epochs,
+        if config.epochs == 1 { "" } else { "s" },
         report.total_seconds,
         median(&times),
         report.setup_seconds

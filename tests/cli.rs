@@ -196,3 +196,99 @@ fn divergence_stops_with_the_epoch_and_advice_on_both_backends() {
         );
     }
 }
+
+#[test]
+fn hidden_activations_beyond_the_gpu_binding_limit_stop_before_the_first_epoch() {
+    // 40 000 × 1 024 activations × 4 bytes = 164 MB > lavapipe's 128 MiB.
+    let args = [
+        "--backend",
+        "vulkan",
+        "--train-limit",
+        "40000",
+        "--hidden",
+        "1024",
+        "--batch-size",
+        "40000",
+        "--epochs",
+        "1",
+    ];
+    assert_fails(
+        &args,
+        1,
+        &[
+            "hidden activations",
+            "max_storage_buffer_binding_size",
+            "--batch-size",
+        ],
+    );
+    let out = run(&args);
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("epoch   1"),
+        "an epoch ran first"
+    );
+}
+
+#[test]
+fn a_network_too_large_for_memory_is_an_error_not_an_abort() {
+    assert_fails(
+        &[
+            "--backend",
+            "cpu",
+            "--train-limit",
+            "100",
+            "--hidden",
+            "100000000",
+        ],
+        1,
+        &["does not fit in memory", "--hidden"],
+    );
+}
+
+#[test]
+fn learning_rate_beyond_f32_is_named_as_such() {
+    assert_fails(&["--lr", "1e40"], 2, &["--lr", "too large for f32"]);
+}
+
+#[test]
+fn bench_with_a_missing_adapter_fails_before_timing_anything() {
+    let out = run(&[
+        "bench",
+        "--backends",
+        "cpu,metal",
+        "--train-limit",
+        "600",
+        "--epochs",
+        "1",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("--backends: metal cannot be opened"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("bench: article on cpu"),
+        "timing started: {stderr}"
+    );
+}
+
+#[test]
+fn a_loss_far_above_guessing_warns_of_divergence() {
+    let out = run(&[
+        "--backend",
+        "cpu",
+        "--lr",
+        "1000",
+        "--train-limit",
+        "2000",
+        "--epochs",
+        "1",
+        "--hidden",
+        "16",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: epoch 1 loss") && stderr.contains("diverging"),
+        "{stderr}"
+    );
+}

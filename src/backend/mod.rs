@@ -72,4 +72,12 @@ pub trait Backend {
 
     /// Forward pass over an uploaded set with the current parameters.
     fn evaluate(&mut self, split: Split) -> Result<Evaluation>;
+
+    /// Checks, before any work, that training with `batch_size` and the
+    /// evaluations after it fit the device, and prepares for them. Errors
+    /// name the limit.
+    fn prepare_training(&mut self, batch_size: usize) -> Result<()> {
+        let _ = batch_size;
+        Ok(())
+    }
 }

@@ -72,7 +72,19 @@ pub fn train(
         hidden: config.hidden,
         classes: train_set.classes,
     };
+    // Refuse a model that cannot even be allocated instead of aborting.
+    let mut probe: Vec<f32> = Vec::new();
+    probe.try_reserve_exact(shape.parameter_count()).map_err(|_| {
+        anyhow::anyhow!(
+            "a network of {} hidden units has {} parameters ({:.1} GB) and does not fit in memory; use a smaller --hidden",
+            shape.hidden,
+            shape.parameter_count(),
+            shape.parameter_count() as f64 * 4.0 / 1e9
+        )
+    })?;
+    drop(probe);
     backend.set_params(&Params::init(shape, config.init_scale, config.seed))?;
+    backend.prepare_training(config.hyper.batch_size)?;
     let setup_seconds = setup.elapsed().as_secs_f64();
 
     let start = Instant::now();
@@ -88,13 +100,16 @@ pub fn train(
         if !stats.loss.is_finite() {
             let last = epochs
                 .last()
-                .map(|e: &EpochReport| format!("{:.4}", e.stats.loss))
-                .unwrap_or_else(|| "none".into());
+                .map(|e: &EpochReport| format!("the last finite loss was {:.4}", e.stats.loss))
+                .unwrap_or_else(|| "no epoch before it finished".into());
             bail!(
-                "training diverged in epoch {epoch}: the loss became {} (last finite loss: {last}); \
-                 try a lower --lr (now {}) or a smaller --init-scale",
+                "training diverged in epoch {epoch}: the loss became {} ({last}); \
+                 try a lower --lr (now {}), --l1 (now {}) or --l2 (now {}), or a smaller --init-scale (now {})",
                 stats.loss,
-                config.hyper.lr
+                config.hyper.lr,
+                config.hyper.l1,
+                config.hyper.l2,
+                config.init_scale
             );
         }
         on_epoch(&report);

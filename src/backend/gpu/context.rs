@@ -209,7 +209,12 @@ impl GpuContext {
             Err(_) => Vec::new(),
         };
         if !errors.is_empty() {
-            bail!("GPU error while {what}: {}", errors.join("; "));
+            // wgpu's messages span lines; keep the error to one line.
+            let flat: Vec<String> = errors
+                .iter()
+                .map(|e| e.split_whitespace().collect::<Vec<_>>().join(" "))
+                .collect();
+            bail!("GPU error while {what}: {}", flat.join("; "));
         }
         Ok(())
     }

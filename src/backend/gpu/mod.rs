@@ -81,6 +81,19 @@ impl GpuBackend {
             .context("the GPU backend has no parameters yet: call set_params first")
     }
 
+    /// Images per forward-only batch: [`EVAL_ROWS`], fewer when a batch of
+    /// them would not fit one binding.
+    fn eval_rows(&self) -> Result<usize> {
+        let shape = self.model()?.shape;
+        let widest = shape.inputs.max(shape.hidden).max(1) as u64 * 4;
+        let max = self
+            .ctx
+            .limits
+            .max_storage_buffer_binding_size
+            .min(self.ctx.limits.max_buffer_size);
+        Ok(EVAL_ROWS.min((max / widest).max(1) as usize))
+    }
+
     /// Makes sure the scratch buffers hold `rows` images and the plan for
     /// (`split`, `rows`) exists.
     fn prepare(&mut self, split: Split, rows: usize) -> Result<()> {
@@ -108,6 +121,14 @@ impl GpuBackend {
             self.ctx.check_binding(
                 "one batch of standardized images (batch × pixels × 4 bytes)",
                 f(need * shape.inputs),
+            )?;
+            self.ctx.check_binding(
+                "one batch of hidden activations (batch × hidden × 4 bytes)",
+                f(need * shape.hidden),
+            )?;
+            self.ctx.check_binding(
+                "one batch of output logits (batch × classes × 4 bytes)",
+                f(need * shape.classes),
             )?;
             self.scratch = Some(Scratch {
                 rows: need,
@@ -381,8 +402,20 @@ impl Backend for GpuBackend {
         Ok(EpochStats { loss, accuracy })
     }
 
+    fn prepare_training(&mut self, batch_size: usize) -> Result<()> {
+        self.prepare(Split::Train, batch_size)?;
+        let eval_rows = self.eval_rows()?;
+        for split in [Split::Train, Split::Test] {
+            if self.sets.contains_key(&split) {
+                self.prepare(split, eval_rows)?;
+            }
+        }
+        Ok(())
+    }
+
     fn evaluate(&mut self, split: Split) -> Result<Evaluation> {
-        let (loss, accuracy, predictions) = self.run(split, EVAL_ROWS, false)?;
+        let rows = self.eval_rows()?;
+        let (loss, accuracy, predictions) = self.run(split, rows, false)?;
         Ok(Evaluation {
             loss,
             accuracy,

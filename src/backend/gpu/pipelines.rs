@@ -78,6 +78,10 @@ impl Kernel {
     }
 }
 
+/// Invocations per workgroup of the matrix products along x (output
+/// columns) and y (output rows).
+pub const MATMUL_WORKGROUP: [u32; 2] = [8, 8];
+
 /// The three matrix-product kernels; all take the same bindings and `Dims`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MatmulKind {
@@ -172,11 +176,11 @@ impl Pipelines {
                     &source,
                     &matmul_slots,
                     &[
-                        ("WG_X", 8.0),
-                        ("WG_Y", 8.0),
+                        ("WG_X", MATMUL_WORKGROUP[0] as f64),
+                        ("WG_Y", MATMUL_WORKGROUP[1] as f64),
                         ("EPILOGUE", epilogue as u32 as f64),
                     ],
-                    [8, 8],
+                    MATMUL_WORKGROUP,
                 ));
             }
         }

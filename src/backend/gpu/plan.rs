@@ -8,7 +8,7 @@ use anyhow::Result;
 
 use super::buffers::uniform_init;
 use super::context::GpuContext;
-use super::pipelines::{Epilogue, MatmulKind, Pipelines};
+use super::pipelines::{Epilogue, MatmulKind, Pipelines, MATMUL_WORKGROUP};
 use super::uniforms::{Batch, ColumnDims, DeltaDims, MatmulDims};
 use crate::model::Shape;
 
@@ -97,7 +97,8 @@ pub struct Plan {
 /// The workgroup counts that cover an m×n matmul output.
 pub fn matmul_groups(kind: MatmulKind, dims: &MatmulDims) -> [u32; 2] {
     let [tm, tn] = kind.tile();
-    [dims.n.div_ceil(8 * tn), dims.m.div_ceil(8 * tm)]
+    let [wx, wy] = MATMUL_WORKGROUP;
+    [dims.n.div_ceil(wx * tn), dims.m.div_ceil(wy * tm)]
 }
 
 impl Plan {
