@@ -12,6 +12,13 @@ fn main() -> ExitCode {
     if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
         std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
     }
+    // Like other Unix tools, end quietly when the reader of stdout goes away
+    // (`fashion-nn … | head`), instead of panicking in println!.
+    #[cfg(unix)]
+    // SAFETY: restoring the default action of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = fashion_nn::cli::Cli::parse();
     match fashion_nn::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,

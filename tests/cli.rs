@@ -292,3 +292,27 @@ fn a_loss_far_above_guessing_warns_of_divergence() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_closed_stdout_pipe_ends_quietly_without_a_panic() {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fashion-nn"))
+        .args([
+            "--backend",
+            "cpu",
+            "--epochs",
+            "3",
+            "--train-limit",
+            "2000",
+            "--hidden",
+            "16",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away before the first line
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
