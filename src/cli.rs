@@ -13,7 +13,9 @@ use crate::backend::gpu::context::{list_adapters, Api};
 use crate::backend::gpu::GpuBackend;
 use crate::backend::{Backend, Split};
 use crate::data::{find_data_dir, load_fashion_mnist, CLASS_NAMES};
-use crate::model::{ascii_art, load, predict_proba, save, top_classes, Hyper, Preset, SavedModel};
+use crate::model::{
+    ascii_art, folder_of, load, predict_proba, save, top_classes, Hyper, Preset, SavedModel,
+};
 use crate::train::{
     class_metrics, confusion_matrix, median, train, ClassMetrics, EpochReport, TrainConfig,
     TrainReport,
@@ -414,10 +416,7 @@ fn check_writable(path: &std::path::Path) -> Result<()> {
             path.display()
         );
     }
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => std::path::Path::new("."),
-    };
+    let dir = folder_of(path);
     if !dir.is_dir() {
         bail!(
             "--save {}: the folder {} does not exist",

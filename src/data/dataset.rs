@@ -208,7 +208,7 @@ pub fn load_fashion_mnist(dir: &Path) -> Result<FashionMnist> {
     }
     // invariant: every entry is Some, checked just above.
     let [train_images, train_labels, test_images, test_labels] =
-        found.map(|path| path.expect("checked above"));
+        found.map(|path| path.expect("checked above")); // invariant: all Some
     let train = load_split(&train_images, &train_labels)?;
     let test = load_split(&test_images, &test_labels)?;
     if train.count == 0 {

@@ -82,7 +82,7 @@ pub fn read_idx_labels(path: &Path) -> Result<Vec<u8>> {
 /// or more.
 fn to_usize(x: u32) -> usize {
     // invariant: usize is at least 32 bits on every supported target.
-    usize::try_from(x).expect("usize holds a u32")
+    usize::try_from(x).expect("usize holds a u32") // invariant: usize ≥ 32 bits
 }
 
 /// What an IDX magic number says the file is, for error messages.

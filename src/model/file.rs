@@ -32,6 +32,14 @@ fn f32_bytes(v: &[f32]) -> &[u8] {
     bytemuck::cast_slice(v)
 }
 
+/// The folder a file path lives in (`.` for a bare file name).
+pub fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
 /// Writes `model` to `path` atomically: on any failure the previous file is
 /// left whole.
 pub fn save(path: &Path, model: &SavedModel) -> Result<()> {
@@ -82,10 +90,7 @@ pub fn save(path: &Path, model: &SavedModel) -> Result<()> {
     let bytes =
         safetensors::serialize(tensors, Some(meta)).context("encoding the model as safetensors")?;
 
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let dir = folder_of(path);
     let name = path
         .file_name()
         .with_context(|| format!("{} is not a file path", path.display()))?;

@@ -234,7 +234,7 @@ impl Scratch {
         let grad = self
             .grad
             .as_mut()
-            .expect("scratch reserved before training");
+            .expect("scratch reserved before training"); // invariant: reserve ran for this shape
         let Params { w1, b1, w2, b2, .. } = params;
         let (lr, l1, l2) = (hyper.lr, hyper.l1, hyper.l2);
         let units_per_block = h.div_ceil(rayon::current_num_threads());

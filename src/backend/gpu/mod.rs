@@ -22,7 +22,7 @@ use self::plan::{matmul_groups, ModelBuffers, Plan, Product, Scratch, SetBuffers
 use self::uniforms::Step;
 use super::{Backend, BackendInfo, EpochStats, Evaluation, Split};
 use crate::data::{Dataset, Standardizer};
-use crate::model::{Hyper, Params, Shape};
+use crate::model::{Hyper, Params};
 
 /// Images per forward-only batch when evaluating a whole set.
 pub const EVAL_ROWS: usize = 1000;
@@ -162,11 +162,7 @@ impl GpuBackend {
     fn encode(&self, split: Split, rows: usize, backward: bool) -> wgpu::CommandBuffer {
         let k = &self.kernels;
         let plan = &self.plans[&(split, rows)]; // invariant: prepare() made it
-        let shape = self.model.as_ref().map(|m| m.shape).unwrap_or(Shape {
-            inputs: 0,
-            hidden: 0,
-            classes: 0,
-        });
+        let shape = plan.shape;
         let set = &self.sets[&split]; // invariant: prepare() checked it
         let mut encoder = self
             .ctx

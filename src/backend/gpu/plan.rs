@@ -85,6 +85,8 @@ pub struct RowsDims {
 
 /// The dispatch plan of one set at one batch size.
 pub struct Plan {
+    /// The model shape the plan's dispatch sizes were computed for.
+    pub shape: Shape,
     /// (first image, rows) of each batch, in order.
     pub batches: Vec<(usize, usize)>,
     /// Byte stride between batches' slots in the dynamic uniform buffers.
@@ -310,6 +312,7 @@ impl Plan {
         }
         ctx.check("building the dispatch plan")?;
         Ok(Plan {
+            shape: model.shape,
             batches,
             slot_stride,
             standardize,
