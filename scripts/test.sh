@@ -5,7 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 cargo build --release
-if ! ./target/release/fashion-nn adapters 2>/dev/null | grep -q '^vulkan'; then
+# Capture first: `grep -q` closing the pipe early would end the listing by
+# SIGPIPE and fail the pipeline under pipefail.
+adapters=$(./target/release/fashion-nn adapters 2>/dev/null || true)
+if ! grep -q '^vulkan' <<<"$adapters"; then
   echo "test: no Vulkan adapter found; the GPU tests cannot run (apt-get install mesa-vulkan-drivers)" >&2
   exit 1
 fi
