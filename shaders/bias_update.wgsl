@@ -1,11 +1,15 @@
 // Bias gradient as a column sum, and its SGD step (biases are not regularized).
 //
-//   db[c] = Σ_r G[r, c]        b[c] ← b[c] − lr · db[c]
+//   db[c] = Σ_r G[r, c]
+//   MODE 0:  b[c] ← b[c] − lr · db[c]      (plain SGD, fused)
+//   MODE 1:  b[c] = db[c]                  (store the gradient for optimizer_step.wgsl)
 //
-// Buffers: g (rows × cols) read; b (cols) read_write; dims uniform: rows, cols;
-// step uniform: lr. One invocation per column. Dispatch: (ceil(cols / WG), 1, 1).
+// Buffers: g (rows × cols) read; b (cols) read_write (the bias, or its
+// gradient in MODE 1); dims uniform: rows, cols; step uniform: lr.
+// One invocation per column. Dispatch: (ceil(cols / WG), 1, 1).
 
 override WG: u32 = 64u;
+override MODE: u32 = 0u;
 
 struct Dims {
     rows: u32,
@@ -36,5 +40,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     for (var r = 0u; r < dims.rows; r++) {
         db += g[r * dims.cols + c];
     }
-    b[c] = b[c] - step.lr * db;
+    if (MODE == 1u) {
+        b[c] = db;
+    } else {
+        b[c] = b[c] - step.lr * db;
+    }
 }

@@ -4,14 +4,16 @@
 //   loss[i]     = −log P[r, y] = log Σ_c e^(z_c − max) − (z_y − max)
 //   G2[r, c]    = (P[r, c] − [c = y]) / rows
 //   predicted[i] = arg-max_c Z2[r, c] (lowest index on ties)
-// where i = row_offset + r indexes the whole set.
+// where i = row_offset + r is the row's position in the epoch and
+// y = labels[order[i]] its label (order: the epoch's image order).
 //
 // Buffers:
 //   z2        : array<f32>  rows × C (read)
 //   labels    : array<u32>  the whole set's labels
+//   order     : array<u32>  one image index per position of the epoch
 //   g2        : array<f32>  rows × C (written)
-//   loss      : array<f32>  one per image of the set (written at i)
-//   predicted : array<u32>  one per image of the set (written at i)
+//   loss      : array<f32>  one per position of the epoch (written at i)
+//   predicted : array<u32>  one per position of the epoch (written at i)
 //   batch     : uniform, dynamic offset: row_offset, rows, classes
 // Dispatch: (ceil(rows / WG), 1, 1).
 
@@ -26,10 +28,11 @@ struct Batch {
 
 @group(0) @binding(0) var<storage, read> z2: array<f32>;
 @group(0) @binding(1) var<storage, read> labels: array<u32>;
-@group(0) @binding(2) var<storage, read_write> g2: array<f32>;
-@group(0) @binding(3) var<storage, read_write> loss: array<f32>;
-@group(0) @binding(4) var<storage, read_write> predicted: array<u32>;
-@group(0) @binding(5) var<uniform> batch: Batch;
+@group(0) @binding(2) var<storage, read> order: array<u32>;
+@group(0) @binding(3) var<storage, read_write> g2: array<f32>;
+@group(0) @binding(4) var<storage, read_write> loss: array<f32>;
+@group(0) @binding(5) var<storage, read_write> predicted: array<u32>;
+@group(0) @binding(6) var<uniform> batch: Batch;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -40,7 +43,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let c_n = batch.classes;
     let base = r * c_n;
     let i = batch.row_offset + r;
-    let y = labels[i];
+    let y = labels[order[i]];
 
     var z_max = z2[base];
     var arg = 0u;

@@ -1,12 +1,16 @@
 // Standardize one batch of u8 images into f32 rows.
 //
-//   x[r, d] = (p[row_offset + r, d] − mean[d]) · inv_std[d]      r < rows, d < D
+//   x[r, d] = (p[order[row_offset + r], d] − mean[d]) · inv_std[d]      r < rows, d < D
+//
+// order maps a position of the epoch to an image of the set (the identity
+// unless the epoch is shuffled).
 //
 // Buffers:
 //   pixels  : array<u32>  the whole set, 4 u8 pixels per word, little-endian,
 //                         image i pixel d at byte i·D + d
 //   mean    : array<f32>  D
 //   inv_std : array<f32>  D
+//   order   : array<u32>  one image index per position of the epoch
 //   x       : array<f32>  rows × D, row-major (written)
 //   batch   : uniform     first image of the batch and its row count
 //                         (bound with a dynamic offset, one slot per batch)
@@ -24,8 +28,9 @@ struct Batch {
 @group(0) @binding(0) var<storage, read> pixels: array<u32>;
 @group(0) @binding(1) var<storage, read> mean: array<f32>;
 @group(0) @binding(2) var<storage, read> inv_std: array<f32>;
-@group(0) @binding(3) var<storage, read_write> x: array<f32>;
-@group(0) @binding(4) var<uniform> batch: Batch;
+@group(0) @binding(3) var<storage, read> order: array<u32>;
+@group(0) @binding(4) var<storage, read_write> x: array<f32>;
+@group(0) @binding(5) var<uniform> batch: Batch;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -35,7 +40,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (d >= dim || r >= batch.rows) {
         return;
     }
-    let byte_index = (batch.row_offset + r) * dim + d;
+    let byte_index = order[batch.row_offset + r] * dim + d;
     let word = pixels[byte_index / 4u];
     let p = f32((word >> (8u * (byte_index % 4u))) & 0xffu);
     x[r * dim + d] = (p - mean[d]) * inv_std[d];

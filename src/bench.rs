@@ -97,6 +97,7 @@ pub fn bench_backend(
         l1: 0.0,
         l2: 1e-4,
         batch_size: workload.batch_size,
+        optimizer: crate::model::Optimizer::Sgd,
     };
     let t = Instant::now();
     backend.train_epoch(&hyper)?;

@@ -12,13 +12,14 @@ use crate::backend::cpu::CpuBackend;
 use crate::backend::gpu::context::{list_adapters, Api};
 use crate::backend::gpu::GpuBackend;
 use crate::backend::{Backend, Split};
-use crate::data::{find_data_dir, load_fashion_mnist, CLASS_NAMES};
+use crate::data::{find_data_dir, load_fashion_mnist, split_validation, CLASS_NAMES};
 use crate::model::{
-    ascii_art, folder_of, load, predict_proba, save, top_classes, Hyper, Preset, SavedModel,
+    ascii_art, folder_of, load, predict_proba, save_with_state, top_classes, Hyper, Optimizer,
+    Preset, SavedModel, TrainingState,
 };
 use crate::train::{
-    class_metrics, confusion_matrix, median, train, ClassMetrics, EpochReport, TrainConfig,
-    TrainReport,
+    checkpoint_path, class_metrics, confusion_matrix, load_checkpoint, median, save_checkpoint,
+    ClassMetrics, Control, EpochReport, ModelLabels, Outcome, Sets, TrainConfig, TrainReport,
 };
 
 /// Train a one-hidden-layer Fashion-MNIST classifier in WGSL compute shaders
@@ -186,6 +187,45 @@ pub struct TrainArgs {
     /// settings) to this safetensors file, atomically.
     #[arg(long, value_name = "FILE")]
     pub save: Option<PathBuf>,
+    /// Take the training images in a new seeded order every epoch (the same
+    /// order on every backend).
+    #[arg(long)]
+    pub shuffle: bool,
+    /// Update rule: sgd, momentum (β 0.9) or adam (β1 0.9, β2 0.999, ε 1e-8).
+    /// Without --lr, momentum uses (1 − β)·the SGD rate and adam 0.001.
+    #[arg(long, value_enum, default_value_t = OptimizerChoice::Sgd)]
+    pub optimizer: OptimizerChoice,
+    /// Hold this fraction of the training images out (seeded) and keep the
+    /// weights of the epoch with the best accuracy on them.
+    #[arg(long, value_name = "F", value_parser = fraction)]
+    pub val_split: Option<f64>,
+    /// Continue from a checkpoint (or a saved model): same data and --hidden;
+    /// --epochs counts the epochs before it too.
+    #[arg(long, value_name = "FILE")]
+    pub resume: Option<PathBuf>,
+    /// Where Ctrl-C / SIGTERM and divergence write a checkpoint (default: next
+    /// to --save as NAME.checkpoint.safetensors, else
+    /// ./fashion-nn-checkpoint.safetensors).
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
+}
+
+/// `--optimizer`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OptimizerChoice {
+    Sgd,
+    Momentum,
+    Adam,
+}
+
+impl OptimizerChoice {
+    pub fn rule(self) -> Optimizer {
+        match self {
+            OptimizerChoice::Sgd => Optimizer::Sgd,
+            OptimizerChoice::Momentum => Optimizer::MOMENTUM,
+            OptimizerChoice::Adam => Optimizer::ADAM,
+        }
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -233,6 +273,18 @@ fn positive_f32(s: &str) -> Result<f32, String> {
     Ok(v)
 }
 
+fn fraction(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number; give a fraction such as 0.1"))?;
+    if !(v > 0.0 && v < 1.0) {
+        return Err(format!(
+            "{s} is not between 0 and 1 (exclusive); give a fraction such as 0.1"
+        ));
+    }
+    Ok(v)
+}
+
 fn non_negative_f32(s: &str) -> Result<f32, String> {
     let v = finite_f32(s)?;
     if v < 0.0 {
@@ -252,9 +304,11 @@ fn preset_config(preset: Preset, inputs: usize) -> TrainConfig {
                 l1: 0.0,
                 l2: 0.0,
                 batch_size: 100,
+                optimizer: Optimizer::Sgd,
             },
             init_scale: (3.0 / inputs as f32).sqrt(),
             seed: 42,
+            shuffle: false,
         },
         Preset::Article => TrainConfig {
             epochs: 300,
@@ -264,9 +318,11 @@ fn preset_config(preset: Preset, inputs: usize) -> TrainConfig {
                 l1: 0.0,
                 l2: 0.5 / 2400.0,
                 batch_size: 2400,
+                optimizer: Optimizer::Sgd,
             },
             init_scale: 1.0,
             seed: 42,
+            shuffle: false,
         },
     }
 }
@@ -282,11 +338,15 @@ impl TrainArgs {
         c.epochs = self.epochs.unwrap_or(c.epochs);
         c.hidden = self.hidden.unwrap_or(c.hidden);
         c.hyper.batch_size = self.batch_size.unwrap_or(c.hyper.batch_size);
-        c.hyper.lr = self.lr.unwrap_or(c.hyper.lr);
+        c.hyper.optimizer = self.optimizer.rule();
+        c.hyper.lr = self
+            .lr
+            .unwrap_or_else(|| c.hyper.optimizer.default_lr(c.hyper.lr));
         c.hyper.l1 = self.l1.unwrap_or(c.hyper.l1);
         c.hyper.l2 = self.l2.unwrap_or(c.hyper.l2);
         c.init_scale = self.init_scale.unwrap_or(c.init_scale);
         c.seed = self.seed;
+        c.shuffle = self.shuffle;
         c
     }
 }
@@ -329,9 +389,12 @@ struct TrainJson<'a> {
     epochs: usize,
     hidden: usize,
     batch_size: usize,
+    optimizer: &'a str,
     train_accuracy: f64,
     test_accuracy: f64,
+    best_epoch: Option<usize>,
     loss: Vec<f64>,
+    validation_accuracy: Vec<f64>,
     epoch_seconds: Vec<f64>,
     total_seconds: f64,
 }
@@ -409,28 +472,24 @@ fn class_names(classes: usize) -> Vec<String> {
 }
 
 /// Fails early, before a long run, when `path` cannot be written.
-fn check_writable(path: &std::path::Path) -> Result<()> {
+fn check_writable(path: &std::path::Path, flag: &str) -> Result<()> {
     if path.is_dir() {
         bail!(
-            "--save {}: is a folder; give a file name such as model.safetensors",
+            "{flag} {}: is a folder; give a file name such as model.safetensors",
             path.display()
         );
     }
     let dir = folder_of(path);
     if !dir.is_dir() {
         bail!(
-            "--save {}: the folder {} does not exist",
+            "{flag} {}: the folder {} does not exist",
             path.display(),
             dir.display()
         );
     }
     let probe = dir.join(format!(".fashion-nn-write-test-{}", std::process::id()));
     std::fs::write(&probe, b"").with_context(|| {
-        format!(
-            "--save {}: cannot write in {}",
-            path.display(),
-            dir.display()
-        )
+        format!("{flag} {}: cannot write in {}", path.display(), dir.display())
     })?;
     let _ = std::fs::remove_file(&probe);
     Ok(())
@@ -616,15 +675,43 @@ fn run_train(args: &TrainArgs) -> Result<()> {
         }
     };
     if let Some(path) = &args.save {
-        check_writable(path)?;
+        check_writable(path, "--save")?;
     }
+    let checkpoint_file = checkpoint_path(args.checkpoint.as_deref(), args.save.as_deref());
+    if args.checkpoint.is_some() {
+        check_writable(&checkpoint_file, "--checkpoint")?;
+    }
+    let start = match &args.resume {
+        Some(path) => Some(load_checkpoint(path)?.0),
+        None => None,
+    };
     let dir = find_data_dir(args.data.as_deref());
     let data = load_fashion_mnist(&dir)?;
-    let train_set = match args.train_limit {
+    let all_train = match args.train_limit {
         Some(n) => data.train.take(n),
         None => data.train.clone(),
     };
-    let config = args.config(train_set.pixels_per_image());
+    let (train_set, validation) = match args.val_split {
+        Some(f) => {
+            let (train, validation) = split_validation(&all_train, f, args.seed)?;
+            (train, Some(validation))
+        }
+        None => (all_train, None),
+    };
+    let mut config = args.config(train_set.pixels_per_image());
+    if let Some(c) = &start {
+        if args.hidden.is_none() {
+            config.hidden = c.params.shape.hidden;
+        }
+        if c.epochs_done >= config.epochs {
+            bail!(
+                "--resume {}: the run already finished {} epoch{}; pass --epochs larger than that to train on",
+                args.resume.as_ref().map_or(String::new(), |p| p.display().to_string()),
+                c.epochs_done,
+                if c.epochs_done == 1 { "" } else { "s" }
+            );
+        }
+    }
 
     let mut backend = open_backend(args.backend, &mut |l| say(l))?;
     let info = backend.info();
@@ -639,30 +726,45 @@ fn run_train(args: &TrainArgs) -> Result<()> {
         }
     ));
     say(&format!(
-        "data {}: {} training and {} test images of {}x{}, {} classes",
+        "data {}: {} training{} and {} test images of {}x{}, {} classes",
         dir.display(),
         train_set.count,
+        validation
+            .as_ref()
+            .map(|v| format!(", {} validation", v.count))
+            .unwrap_or_default(),
         data.test.count,
         train_set.rows,
         train_set.cols,
         train_set.classes
     ));
     say(&format!(
-        "model: {} → {} sigmoid → {} softmax; {} epoch{}, batch {}, lr {}, l1 {}, l2 {}, init ±{:.4}, seed {}",
+        "model: {} → {} sigmoid → {} softmax; {} epoch{}, batch {}, {} lr {}, l1 {}, l2 {}, init ±{:.4}, seed {}{}",
         train_set.pixels_per_image(),
         config.hidden,
         train_set.classes,
         config.epochs,
         if config.epochs == 1 { "" } else { "s" },
         config.hyper.batch_size.min(train_set.count),
+        config.hyper.optimizer.name(),
         config.hyper.lr,
         config.hyper.l1,
         config.hyper.l2,
         config.init_scale,
-        config.seed
+        config.seed,
+        if config.shuffle { ", shuffled" } else { "" }
     ));
+    if let Some(c) = &start {
+        say(&format!(
+            "resuming after epoch {} batch {} from {}",
+            c.epochs_done,
+            c.batches_done,
+            args.resume.as_ref().map_or(String::new(), |p| p.display().to_string())
+        ));
+    }
 
-    let bar = progress_bar(config.epochs as u64);
+    let first_epoch = start.as_ref().map_or(0, |c| c.epochs_done);
+    let bar = progress_bar((config.epochs - first_epoch) as u64);
     // Guessing uniformly costs ln C; far above that the run is diverging.
     let chance = (train_set.classes.max(2) as f64).ln();
     let mut warned = false;
@@ -679,8 +781,12 @@ fn run_train(args: &TrainArgs) -> Result<()> {
                 config.hyper.lr
             );
         }
+        let validation = e
+            .validation_accuracy
+            .map(|a| format!("  validation {:6.2}%", 100.0 * a))
+            .unwrap_or_default();
         let line = format!(
-            "epoch {:>3}/{}  loss {:.4}  train accuracy {:6.2}%  {:.2} s",
+            "epoch {:>3}/{}  loss {:.4}  train accuracy {:6.2}%{validation}  {:.2} s",
             e.epoch,
             config.epochs,
             e.stats.loss,
@@ -695,38 +801,78 @@ fn run_train(args: &TrainArgs) -> Result<()> {
             None => say(&line),
         }
     };
-    let report = train(
-        backend.as_mut(),
-        &train_set,
-        &data.test,
-        &config,
-        &mut on_epoch,
-    )
-    .with_context(|| format!("training on {} ({})", info.backend, info.adapter))?;
-    if let Some(bar) = bar {
+    let labels = ModelLabels {
+        rows: train_set.rows,
+        cols: train_set.cols,
+        class_names: class_names(train_set.classes),
+        settings: settings(&config, train_set.count),
+    };
+    let stop = crate::interrupt::stop_flag()?;
+    let sets = Sets {
+        train: &train_set,
+        validation: validation.as_ref(),
+        test: &data.test,
+    };
+    let control = Control {
+        stop: Some(stop),
+        on_epoch: &mut on_epoch,
+    };
+    let outcome = crate::train::run(backend.as_mut(), sets, &config, start, control)
+        .with_context(|| format!("training on {} ({})", info.backend, info.adapter))?;
+    if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
+    let report = match outcome {
+        Outcome::Finished(report) => report,
+        Outcome::Interrupted { checkpoint, .. } => {
+            save_checkpoint(&checkpoint_file, &checkpoint, &labels)?;
+            eprintln!(
+                "stopped after epoch {} batch {}; checkpoint written to {}",
+                checkpoint.epochs_done,
+                checkpoint.batches_done,
+                checkpoint_file.display()
+            );
+            eprintln!("resume with: {}", resume_command(&checkpoint_file));
+            return Err(crate::interrupt::Interrupted.into());
+        }
+        Outcome::Diverged {
+            message,
+            last_finite,
+        } => {
+            save_checkpoint(&checkpoint_file, &last_finite, &labels)?;
+            bail!(
+                "{message}\nthe weights after epoch {} (the last finite ones) are saved in {}",
+                last_finite.epochs_done,
+                checkpoint_file.display()
+            );
+        }
+    };
     summarize(&report, &config, &say);
+    if let Some((epoch, accuracy)) = report.best {
+        say(&format!(
+            "kept the weights of epoch {epoch} (best validation accuracy {:.2}%)",
+            100.0 * accuracy
+        ));
+    }
     if let Some(path) = &args.save {
+        let mut settings = labels.settings.clone();
+        settings.push(("test_accuracy".into(), report.test.accuracy.to_string()));
         let model = SavedModel {
             params: report.params.clone(),
             stats: report.stats.clone(),
             rows: train_set.rows,
             cols: train_set.cols,
-            class_names: class_names(train_set.classes),
-            settings: vec![
-                ("epochs".into(), config.epochs.to_string()),
-                ("batch_size".into(), config.hyper.batch_size.to_string()),
-                ("lr".into(), config.hyper.lr.to_string()),
-                ("l1".into(), config.hyper.l1.to_string()),
-                ("l2".into(), config.hyper.l2.to_string()),
-                ("init_scale".into(), config.init_scale.to_string()),
-                ("seed".into(), config.seed.to_string()),
-                ("train_images".into(), train_set.count.to_string()),
-                ("test_accuracy".into(), report.test.accuracy.to_string()),
-            ],
+            class_names: labels.class_names.clone(),
+            settings,
         };
-        save(path, &model)?;
+        // With the end-of-run state, so `--resume` can train on from here
+        // (not with a validation set: the kept weights are an earlier epoch's).
+        let state = report.best.is_none().then(|| TrainingState {
+            epochs_done: report.checkpoint.epochs_done,
+            batches_done: 0,
+            optimizer: report.checkpoint.optimizer.clone(),
+        });
+        save_with_state(path, &model, state.as_ref())?;
         say(&format!("saved the model to {}", path.display()));
     }
     if json {
@@ -736,15 +882,73 @@ fn run_train(args: &TrainArgs) -> Result<()> {
             epochs: config.epochs,
             hidden: config.hidden,
             batch_size: config.hyper.batch_size,
+            optimizer: config.hyper.optimizer.name(),
             train_accuracy: report.train.accuracy,
             test_accuracy: report.test.accuracy,
+            best_epoch: report.best.map(|b| b.0),
             loss: report.epochs.iter().map(|e| e.stats.loss).collect(),
+            validation_accuracy: report
+                .epochs
+                .iter()
+                .filter_map(|e| e.validation_accuracy)
+                .collect(),
             epoch_seconds: report.epochs.iter().map(|e| e.seconds).collect(),
             total_seconds: report.total_seconds,
         };
         println!("{}", serde_json::to_string(&out)?);
     }
     Ok(())
+}
+
+/// The settings a model file records.
+fn settings(config: &TrainConfig, train_images: usize) -> Vec<(String, String)> {
+    vec![
+        ("epochs".into(), config.epochs.to_string()),
+        ("batch_size".into(), config.hyper.batch_size.to_string()),
+        ("optimizer".into(), config.hyper.optimizer.name().to_string()),
+        ("lr".into(), config.hyper.lr.to_string()),
+        ("l1".into(), config.hyper.l1.to_string()),
+        ("l2".into(), config.hyper.l2.to_string()),
+        ("init_scale".into(), config.init_scale.to_string()),
+        ("seed".into(), config.seed.to_string()),
+        ("shuffle".into(), config.shuffle.to_string()),
+        ("train_images".into(), train_images.to_string()),
+    ]
+}
+
+/// This run's command line with `--resume checkpoint` in place of any
+/// `--resume` it had.
+fn resume_command(checkpoint: &std::path::Path) -> String {
+    let mut words: Vec<String> = Vec::new();
+    let mut args = std::env::args();
+    let mut skip = false;
+    while let Some(a) = args.next() {
+        if skip {
+            skip = false;
+            continue;
+        }
+        if a == "--resume" {
+            skip = true;
+            continue;
+        }
+        if a.starts_with("--resume=") {
+            continue;
+        }
+        words.push(a);
+    }
+    words.push("--resume".into());
+    words.push(checkpoint.display().to_string());
+    words
+        .iter()
+        .map(|w| {
+            if w.is_empty() || w.contains(|c: char| c.is_whitespace() || "'\"$`\\".contains(c)) {
+                format!("'{}'", w.replace('\'', "'\\''"))
+            } else {
+                w.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn summarize(report: &TrainReport, config: &TrainConfig, say: &dyn Fn(&str)) {

@@ -22,6 +22,9 @@ fn main() -> ExitCode {
     let cli = fashion_nn::cli::Cli::parse();
     match fashion_nn::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<fashion_nn::interrupt::Interrupted>() => {
+            ExitCode::from(fashion_nn::interrupt::EXIT_INTERRUPTED)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

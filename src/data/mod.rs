@@ -2,6 +2,7 @@
 
 mod dataset;
 mod idx;
+mod split;
 mod standardize;
 
 pub use dataset::{
@@ -9,4 +10,5 @@ pub use dataset::{
     SYSTEM_DATA_DIR,
 };
 pub use idx::{read_idx_images, read_idx_labels, IdxImages, IDX1_UBYTE_MAGIC, IDX3_UBYTE_MAGIC};
+pub use split::split_validation;
 pub use standardize::{Standardizer, MIN_STD};

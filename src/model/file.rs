@@ -10,7 +10,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
-use super::{Params, Shape};
+use super::{OptimizerState, Params, Shape};
 use crate::data::Standardizer;
 
 /// The `format` metadata value this version writes and reads.
@@ -42,10 +42,33 @@ pub fn folder_of(path: &Path) -> &Path {
 
 /// Writes `model` to `path` atomically: on any failure the previous file is
 /// left whole.
+/// How far the run that wrote a checkpoint got, and its optimizer's state:
+/// what `--resume` needs to continue exactly where it stopped.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainingState {
+    /// Whole epochs finished.
+    pub epochs_done: usize,
+    /// Batches finished of the epoch after them.
+    pub batches_done: usize,
+    /// Moments and step count of a stateful rule.
+    pub optimizer: Option<OptimizerState>,
+}
+
+/// Metadata keys of a [`TrainingState`].
+const STATE_KEYS: [&str; 3] = ["epochs_done", "batches_done", "optimizer_step"];
+
+/// Writes `model` to `path` atomically (see [`save_with_state`]).
 pub fn save(path: &Path, model: &SavedModel) -> Result<()> {
+    save_with_state(path, model, None)
+}
+
+/// Writes `model`, and a run's `state` when given (a checkpoint), to `path`
+/// atomically: a temporary file in the same folder, synced, then renamed
+/// over `path`, so a crash leaves the previous file whole.
+pub fn save_with_state(path: &Path, model: &SavedModel, state: Option<&TrainingState>) -> Result<()> {
     let s = model.params.shape;
     let std: Vec<f32> = model.stats.inv_std.iter().map(|v| 1.0 / v).collect();
-    let tensors: Vec<(&str, TensorView)> = vec![
+    let mut tensors: Vec<(&str, TensorView)> = vec![
         (
             "w1",
             TensorView::new(
@@ -78,8 +101,36 @@ pub fn save(path: &Path, model: &SavedModel) -> Result<()> {
             "pixel_std",
             TensorView::new(Dtype::F32, vec![s.inputs], f32_bytes(&std))?,
         ),
+        // 1/std exactly as trained with (1/(1/x) is not always x in f32).
+        (
+            "pixel_inv_std",
+            TensorView::new(Dtype::F32, vec![s.inputs], f32_bytes(&model.stats.inv_std))?,
+        ),
     ];
     let mut meta: HashMap<String, String> = model.settings.iter().cloned().collect();
+    if let Some(state) = state {
+        meta.insert("epochs_done".into(), state.epochs_done.to_string());
+        meta.insert("batches_done".into(), state.batches_done.to_string());
+        if let Some(o) = &state.optimizer {
+            meta.insert("optimizer_step".into(), o.step.to_string());
+            let shapes = [
+                vec![s.hidden, s.inputs],
+                vec![s.hidden],
+                vec![s.classes, s.hidden],
+                vec![s.classes],
+            ];
+            let names = [
+                ["m_w1", "m_b1", "m_w2", "m_b2"],
+                ["v_w1", "v_b1", "v_w2", "v_b2"],
+            ];
+            for (moments, names) in [&o.m, &o.v].into_iter().zip(names) {
+                let arrays = [&moments.w1, &moments.b1, &moments.w2, &moments.b2];
+                for ((name, shape), values) in names.into_iter().zip(shapes.clone()).zip(arrays) {
+                    tensors.push((name, TensorView::new(Dtype::F32, shape, f32_bytes(values))?));
+                }
+            }
+        }
+    }
     meta.insert("format".into(), FORMAT.into());
     meta.insert("rows".into(), model.rows.to_string());
     meta.insert("cols".into(), model.cols.to_string());
@@ -215,17 +266,76 @@ pub fn load(path: &Path) -> Result<SavedModel> {
     let mut settings: Vec<(String, String)> = meta
         .into_iter()
         .filter(|(k, _)| !matches!(k.as_str(), "format" | "rows" | "cols" | "class_names"))
+        .filter(|(k, _)| !STATE_KEYS.contains(&k.as_str()))
         .collect();
     settings.sort();
+    let inv_std = match st.tensor("pixel_inv_std") {
+        Ok(_) => tensor(&st, path, "pixel_inv_std", &[inputs])?,
+        Err(_) => std.iter().map(|s| 1.0 / s).collect(),
+    };
+    if inv_std.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
+        bail!(
+            "{}: `pixel_inv_std` holds a value that is not a positive number",
+            path.display()
+        );
+    }
     Ok(SavedModel {
         params,
-        stats: Standardizer {
-            mean,
-            inv_std: std.iter().map(|s| 1.0 / s).collect(),
-        },
+        stats: Standardizer { mean, inv_std },
         rows,
         cols,
         class_names,
         settings,
     })
+}
+
+/// The training state a checkpoint written by [`save_with_state`] carries
+/// (`None` for a model saved at the end of a run without one).
+pub fn load_state(path: &Path) -> Result<Option<TrainingState>> {
+    let model = load(path)?;
+    let bytes =
+        std::fs::read(path).with_context(|| format!("reading the model {}", path.display()))?;
+    let st = SafeTensors::deserialize(&bytes)
+        .with_context(|| format!("{} is not a safetensors file (or is damaged)", path.display()))?;
+    let (_, header) = SafeTensors::read_metadata(&bytes)
+        .with_context(|| format!("{} is not a safetensors file (or is damaged)", path.display()))?;
+    let meta = header.metadata().clone().unwrap_or_default();
+    let number = |key: &str| -> Result<Option<u64>> {
+        match meta.get(key) {
+            None => Ok(None),
+            Some(v) => v.parse().map(Some).with_context(|| {
+                format!("{}: metadata `{key}` is not a whole number", path.display())
+            }),
+        }
+    };
+    let Some(epochs_done) = number("epochs_done")? else {
+        return Ok(None);
+    };
+    let batches_done = number("batches_done")?.unwrap_or(0);
+    let shape = model.params.shape;
+    let optimizer = match number("optimizer_step")? {
+        None => None,
+        Some(step) => {
+            let (h, d, c) = (shape.hidden, shape.inputs, shape.classes);
+            let arrays = |p: &str| -> Result<Params> {
+                Ok(Params {
+                    shape,
+                    w1: tensor(&st, path, &format!("{p}_w1"), &[h, d])?,
+                    b1: tensor(&st, path, &format!("{p}_b1"), &[h])?,
+                    w2: tensor(&st, path, &format!("{p}_w2"), &[c, h])?,
+                    b2: tensor(&st, path, &format!("{p}_b2"), &[c])?,
+                })
+            };
+            Some(OptimizerState {
+                step,
+                m: arrays("m")?,
+                v: arrays("v")?,
+            })
+        }
+    };
+    Ok(Some(TrainingState {
+        epochs_done: epochs_done as usize,
+        batches_done: batches_done as usize,
+        optimizer,
+    }))
 }

@@ -1,9 +1,11 @@
 //! Hyper-parameters of training, and the named presets.
 
+use super::Optimizer;
+
 /// What one mini-batch gradient-descent step needs besides the data.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Hyper {
-    /// Learning rate of plain SGD: θ ← θ − lr·dθ.
+    /// Learning rate: θ ← θ − lr·g for plain SGD (see [`Optimizer`] for the others).
     pub lr: f32,
     /// L1 coefficient: adds l1·‖W‖₁ to the loss (weights only).
     pub l1: f32,
@@ -11,6 +13,8 @@ pub struct Hyper {
     pub l2: f32,
     /// Images per mini-batch (the last batch of an epoch may be smaller).
     pub batch_size: usize,
+    /// The update rule (plain SGD, momentum or Adam).
+    pub optimizer: Optimizer,
 }
 
 /// Named configurations.

@@ -3,10 +3,14 @@
 
 mod file;
 mod hyper;
+mod optimizer;
 mod params;
 mod predict;
 
-pub use file::{folder_of, load, save, SavedModel, FORMAT};
+pub use file::{
+    folder_of, load, load_state, save, save_with_state, SavedModel, TrainingState, FORMAT,
+};
 pub use hyper::{Hyper, Preset};
+pub use optimizer::{Optimizer, OptimizerState};
 pub use params::{Params, Shape};
 pub use predict::{ascii_art, predict_proba, top_classes};

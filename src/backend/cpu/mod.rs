@@ -7,11 +7,14 @@ mod matmul;
 pub mod ops;
 mod step;
 
+use std::collections::HashMap;
+use std::ops::Range;
+
 use anyhow::{bail, ensure, Context, Result};
 
-use super::{Backend, BackendInfo, EpochStats, Evaluation, Split};
+use super::{Backend, BackendInfo, BatchTally, Evaluation, Split};
 use crate::data::{Dataset, Standardizer};
-use crate::model::{Hyper, Params};
+use crate::model::{Hyper, OptimizerState, Params};
 use step::{Scratch, Tally};
 
 /// Rows per forward pass of [`Backend::evaluate`].
@@ -47,9 +50,15 @@ impl Uploaded {
 pub struct CpuBackend {
     pool: rayon::ThreadPool,
     adapter: String,
-    train: Option<Uploaded>,
-    test: Option<Uploaded>,
+    sets: HashMap<Split, Uploaded>,
     params: Option<Params>,
+    /// Moments and step count; made to the parameters' shape on first use.
+    state: Option<OptimizerState>,
+    /// The epoch order of the training images (`None`: in order).
+    order: Option<Vec<u32>>,
+    /// One shuffled batch, gathered: pixels and labels.
+    batch_x: Vec<f32>,
+    batch_labels: Vec<u8>,
     scratch: Scratch,
 }
 
@@ -70,9 +79,12 @@ impl CpuBackend {
         Ok(CpuBackend {
             pool,
             adapter,
-            train: None,
-            test: None,
+            sets: HashMap::new(),
             params: None,
+            state: None,
+            order: None,
+            batch_x: Vec::new(),
+            batch_labels: Vec::new(),
             scratch: Scratch::default(),
         })
     }
@@ -112,6 +124,25 @@ fn checked<'a>(
     );
     ensure!(data.count() > 0, "the {split:?} set is empty");
     Ok((params, data))
+}
+
+/// Checks that `order` is a permutation of 0..n.
+pub(crate) fn check_order(order: &[u32], n: usize) -> Result<()> {
+    ensure!(
+        order.len() == n,
+        "the epoch order has {} entries but the training set has {n} images",
+        order.len()
+    );
+    let mut seen = vec![false; n];
+    for &i in order {
+        let i = i as usize;
+        ensure!(
+            i < n && !seen[i],
+            "the epoch order is not a permutation of the {n} training images (entry {i})"
+        );
+        seen[i] = true;
+    }
+    Ok(())
 }
 
 /// The "model name" line of /proc/cpuinfo, or "cpu" where there is none.
@@ -182,10 +213,10 @@ impl Backend for CpuBackend {
             inputs: d,
             label_bound,
         };
-        match split {
-            Split::Train => self.train = Some(uploaded),
-            Split::Test => self.test = Some(uploaded),
+        if split == Split::Train {
+            self.order = None;
         }
+        self.sets.insert(split, uploaded);
         Ok(())
     }
 
@@ -208,6 +239,7 @@ impl Backend for CpuBackend {
             "the network needs at least one input, hidden unit and class (shape {s:?})"
         );
         self.params = Some(params.clone());
+        self.state = None;
         Ok(())
     }
 
@@ -217,49 +249,105 @@ impl Backend for CpuBackend {
             .context("the CPU backend has no parameters: call set_params first")
     }
 
-    fn train_epoch(&mut self, hyper: &Hyper) -> Result<EpochStats> {
+    fn images(&self, split: Split) -> usize {
+        self.sets.get(&split).map_or(0, Uploaded::count)
+    }
+
+    fn set_order(&mut self, order: Option<&[u32]>) -> Result<()> {
+        let n = self.images(Split::Train);
+        if let Some(order) = order {
+            check_order(order, n)?;
+        }
+        self.order = order.map(<[u32]>::to_vec);
+        Ok(())
+    }
+
+    fn train_batches(&mut self, hyper: &Hyper, batches: Range<usize>) -> Result<BatchTally> {
         ensure!(hyper.batch_size > 0, "the batch size must be at least 1");
         let CpuBackend {
             pool,
-            train,
+            sets,
             params,
+            state,
+            order,
+            batch_x,
+            batch_labels,
             scratch,
             ..
         } = self;
-        let (params, train) = checked(params, train.as_ref(), Split::Train, "train_epoch")
+        let (params, train) = checked(params, sets.get(&Split::Train), Split::Train, "training")
             .context("cannot train an epoch")?;
+        let shape = params.shape;
+        if state.as_ref().is_none_or(|s| s.m.shape != shape) {
+            *state = Some(OptimizerState::new(shape));
+        }
+        let state = state.as_mut().expect("made just above"); // invariant: set above
         let n = train.count();
         let batch = hyper.batch_size.min(n);
-        scratch.reserve(batch, params.shape);
-        // Batches in order; the last one has n mod batch rows and scales G2 by
-        // its own 1/B'.
-        let mut tally = Tally::default();
+        scratch.reserve(batch, shape);
+        let d = train.inputs;
+        // Batches of the epoch order; the last one has n mod batch rows and
+        // scales G2 by its own 1/B'.
+        let mut tally = BatchTally::default();
         pool.install(|| {
-            for first in (0..n).step_by(batch) {
-                let (x, labels) = train.rows(first, batch.min(n - first));
-                tally.add(scratch.train_batch(params, x, labels, hyper));
+            for j in batches {
+                let first = j * batch;
+                if first >= n {
+                    break;
+                }
+                let rows = batch.min(n - first);
+                let (x, labels) = match order {
+                    None => train.rows(first, rows),
+                    Some(order) => {
+                        // Gather the batch's images into one block.
+                        batch_x.resize(rows * d, 0.0);
+                        batch_labels.resize(rows, 0);
+                        for (k, &i) in order[first..first + rows].iter().enumerate() {
+                            let (xi, yi) = train.rows(i as usize, 1);
+                            batch_x[k * d..(k + 1) * d].copy_from_slice(xi);
+                            batch_labels[k] = yi[0];
+                        }
+                        (&batch_x[..], &batch_labels[..])
+                    }
+                };
+                let t = scratch.train_batch(params, state, x, labels, hyper);
+                tally.add(BatchTally {
+                    images: rows,
+                    loss_sum: t.loss_sum,
+                    correct: t.correct,
+                });
             }
         });
-        Ok(EpochStats {
-            loss: tally.loss_sum / n as f64,
-            accuracy: tally.correct as f64 / n as f64,
-        })
+        Ok(tally)
+    }
+
+    fn optimizer_state(&mut self) -> Result<Option<OptimizerState>> {
+        Ok(self.state.clone())
+    }
+
+    fn set_optimizer_state(&mut self, state: &OptimizerState) -> Result<()> {
+        let Some(params) = &self.params else {
+            bail!("the CPU backend has no parameters: call set_params before set_optimizer_state");
+        };
+        ensure!(
+            state.m.shape == params.shape && state.v.shape == params.shape,
+            "the optimizer state has shape {:?} but the parameters have {:?}",
+            state.m.shape,
+            params.shape
+        );
+        self.state = Some(state.clone());
+        Ok(())
     }
 
     fn evaluate(&mut self, split: Split) -> Result<Evaluation> {
         let CpuBackend {
             pool,
-            train,
-            test,
+            sets,
             params,
             scratch,
             ..
         } = self;
-        let data = match split {
-            Split::Train => train.as_ref(),
-            Split::Test => test.as_ref(),
-        };
-        let (params, data) = checked(params, data, split, "evaluate")
+        let (params, data) = checked(params, sets.get(&split), split, "evaluate")
             .with_context(|| format!("cannot evaluate the {split:?} set"))?;
         let n = data.count();
         let chunk = EVAL_ROWS.min(n);

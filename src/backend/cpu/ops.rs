@@ -11,7 +11,7 @@ use rayon::prelude::*;
 
 use super::matmul::{self, Threads};
 use crate::data::Standardizer;
-use crate::model::{Hyper, Params};
+use crate::model::{Hyper, Optimizer, Params};
 
 /// Below this many elements an elementwise step runs on the calling thread:
 /// splitting it would cost more than it saves.
@@ -332,6 +332,90 @@ pub fn sgd_update(theta: &mut [f32], grad: &[f32], lr: f32, l1: f32, l2: f32) {
 pub(super) fn sgd_update_serial(theta: &mut [f32], grad: &[f32], lr: f32, l1: f32, l2: f32) {
     for (t, &g) in theta.iter_mut().zip(grad) {
         *t -= lr * (g + l1 * sign(*t) + l2 * *t);
+    }
+}
+
+/// One step of a stateful rule of [`Optimizer`] for one parameter array:
+/// the learning rate, the regularization (zero for biases), the rule and
+/// Adam's bias corrections (c1, c2) of this step.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rule {
+    pub optimizer: Optimizer,
+    pub lr: f32,
+    pub l1: f32,
+    pub l2: f32,
+    pub corrections: [f32; 2],
+}
+
+impl Rule {
+    /// The rule for step `t` (1-based) of `hyper`, for weights.
+    pub fn for_step(hyper: &Hyper, t: u64) -> Rule {
+        Rule {
+            optimizer: hyper.optimizer,
+            lr: hyper.lr,
+            l1: hyper.l1,
+            l2: hyper.l2,
+            corrections: hyper.optimizer.corrections(t),
+        }
+    }
+
+    /// The same step without regularization, for biases.
+    pub fn unregularized(self) -> Rule {
+        Rule {
+            l1: 0.0,
+            l2: 0.0,
+            ..self
+        }
+    }
+}
+
+/// With g = dθ + l1·sign(θ) + l2·θ: SGD θ ← θ − lr·g; momentum m ← β·m + g,
+/// θ ← θ − lr·m; Adam m ← β1·m + (1−β1)·g, v ← β2·v + (1−β2)·g²,
+/// θ ← θ − lr·(m·c1)/(√(v·c2) + ε). `m` and `v` are unused by SGD (may be
+/// empty) and `v` by momentum.
+pub fn optimizer_update(theta: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32], rule: &Rule) {
+    assert_eq!(theta.len(), grad.len(), "optimizer_update: θ and dθ differ in length");
+    if rule.optimizer.has_state() {
+        assert_eq!(theta.len(), m.len(), "optimizer_update: θ and m differ in length");
+    }
+    if let Optimizer::Adam { .. } = rule.optimizer {
+        assert_eq!(theta.len(), v.len(), "optimizer_update: θ and v differ in length");
+    }
+    optimizer_update_serial(theta, grad, m, v, rule);
+}
+
+/// [`optimizer_update`] on the calling thread (lengths unchecked beyond zip).
+pub(super) fn optimizer_update_serial(
+    theta: &mut [f32],
+    grad: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    rule: &Rule,
+) {
+    let Rule {
+        lr,
+        l1,
+        l2,
+        corrections: [c1, c2],
+        ..
+    } = *rule;
+    match rule.optimizer {
+        Optimizer::Sgd => sgd_update_serial(theta, grad, lr, l1, l2),
+        Optimizer::Momentum { beta } => {
+            for ((t, &d), m) in theta.iter_mut().zip(grad).zip(m) {
+                let g = d + l1 * sign(*t) + l2 * *t;
+                *m = beta * *m + g;
+                *t -= lr * *m;
+            }
+        }
+        Optimizer::Adam { beta1, beta2, eps } => {
+            for (((t, &d), m), v) in theta.iter_mut().zip(grad).zip(m).zip(v) {
+                let g = d + l1 * sign(*t) + l2 * *t;
+                *m = beta1 * *m + (1.0 - beta1) * g;
+                *v = beta2 * *v + (1.0 - beta2) * (g * g);
+                *t -= lr * (*m * c1) / ((*v * c2).sqrt() + eps);
+            }
+        }
     }
 }
 

@@ -13,7 +13,7 @@
 
 use super::matmul::{self, Strided, Threads};
 use super::ops;
-use crate::model::{Hyper, Params, Shape};
+use crate::model::{Hyper, OptimizerState, Params, Shape};
 
 /// Per-batch buffers, grown (never shrunk) to the largest batch seen so no
 /// allocation happens inside an epoch. Only the first `rows` rows are used.
@@ -203,11 +203,13 @@ impl Scratch {
 
     /// Forward pass over one batch, then one SGD step on `params`:
     /// dW2 = G2ᵀ·A1, db2 = Σᵢ G2[i], G1 = (G2·W2) ⊙ A1 ⊙ (1 − A1) (W2 before
-    /// its update), dW1 = G1ᵀ·X, db1 = Σᵢ G1[i], then θ ← θ − lr·(dθ + l1·sign(θ)
-    /// + l2·θ) for the weights and b ← b − lr·db for the biases.
+    /// its update), dW1 = G1ᵀ·X, db1 = Σᵢ G1[i], then the step of
+    /// `hyper.optimizer` ([`ops::optimizer_update`]) on every array, regularized
+    /// for the weights only. `state` holds the moments and counts the step.
     pub fn train_batch(
         &mut self,
         params: &mut Params,
+        state: &mut OptimizerState,
         x: &[f32],
         labels: &[u8],
         hyper: &Hyper,
@@ -236,18 +238,22 @@ impl Scratch {
             .as_mut()
             .expect("scratch reserved before training"); // invariant: reserve ran for this shape
         let Params { w1, b1, w2, b2, .. } = params;
-        let (lr, l1, l2) = (hyper.lr, hyper.l1, hyper.l2);
+        state.step += 1;
+        let rule = ops::Rule::for_step(hyper, state.step);
+        let bias_rule = rule.unregularized();
+        let (m, v) = (&mut state.m, &mut state.v);
         let units_per_block = h.div_ceil(rayon::current_num_threads());
+        let block = units_per_block * d;
         rayon::join(
             || {
                 use rayon::prelude::*;
-                let w1_blocks = w1.par_chunks_mut(units_per_block * d);
-                let dw1_blocks = grad.w1.par_chunks_mut(units_per_block * d);
-                w1_blocks
-                    .zip(dw1_blocks)
+                w1.par_chunks_mut(block)
+                    .zip(grad.w1.par_chunks_mut(block))
+                    .zip(m.w1.par_chunks_mut(block))
+                    .zip(v.w1.par_chunks_mut(block))
                     .enumerate()
-                    .for_each(|(j, (w1, dw1))| {
-                        // dW1[j₀..j₁] = G1[:, j₀..j₁]ᵀ·X, then the SGD step on those rows.
+                    .for_each(|(j, (((w1, dw1), m), v))| {
+                        // dW1[j₀..j₁] = G1[:, j₀..j₁]ᵀ·X, then the step on those rows.
                         let units = w1.len() / d;
                         let g1t = Strided {
                             data: g1,
@@ -257,7 +263,7 @@ impl Scratch {
                         };
                         let x = Strided::rows(x, d);
                         matmul::product(units, d, rows, dw1, d, false, g1t, x, Threads::One);
-                        ops::sgd_update_serial(w1, dw1, lr, l1, l2);
+                        ops::optimizer_update_serial(w1, dw1, m, v, &rule);
                     });
             },
             || {
@@ -265,9 +271,9 @@ impl Scratch {
                 matmul::at_b(g2, a1, rows, c, h, &mut grad.w2, one);
                 ops::column_sum(g2, rows, c, &mut grad.b2);
                 ops::column_sum(g1, rows, h, &mut grad.b1);
-                ops::sgd_update_serial(w2, &grad.w2, lr, l1, l2);
-                ops::sgd_update_serial(b2, &grad.b2, lr, 0.0, 0.0);
-                ops::sgd_update_serial(b1, &grad.b1, lr, 0.0, 0.0);
+                ops::optimizer_update_serial(w2, &grad.w2, &mut m.w2, &mut v.w2, &rule);
+                ops::optimizer_update_serial(b2, &grad.b2, &mut m.b2, &mut v.b2, &bias_rule);
+                ops::optimizer_update_serial(b1, &grad.b1, &mut m.b1, &mut v.b1, &bias_rule);
             },
         );
         tally

@@ -67,7 +67,18 @@ pub fn map_read(
     bytes: u64,
     what: &str,
 ) -> Result<Vec<u8>> {
-    let slice = buffer.slice(..bytes.max(4).next_multiple_of(4));
+    map_read_at(ctx, buffer, 0, bytes, what)
+}
+
+/// [`map_read`] of the `bytes` bytes from `offset` (a multiple of 8).
+pub fn map_read_at(
+    ctx: &GpuContext,
+    buffer: &wgpu::Buffer,
+    offset: u64,
+    bytes: u64,
+    what: &str,
+) -> Result<Vec<u8>> {
+    let slice = buffer.slice(offset..offset + bytes.max(4).next_multiple_of(4));
     let (tx, rx) = std::sync::mpsc::channel();
     slice.map_async(wgpu::MapMode::Read, move |result| {
         // The receiver lives until after the poll below; a failed send only

@@ -7,8 +7,10 @@ use anyhow::Result;
 use super::buffers::{read_back, read_f32, storage, storage_init, uniform_init};
 use super::context::GpuContext;
 use super::pipelines::{Epilogue, Kernel, MatmulKind, Pipelines};
-use super::plan::matmul_groups;
-use super::uniforms::{Batch, ColumnDims, DeltaDims, MatmulDims, Step};
+use super::plan::{matmul_groups, optimizer_groups};
+use super::uniforms::{
+    Batch, ColumnDims, Correction, DeltaDims, MatmulDims, RuleConstants, Step, Tensor,
+};
 
 fn submit(
     ctx: &GpuContext,
@@ -44,17 +46,34 @@ fn f32s(ctx: &GpuContext, label: &str, v: &[f32]) -> wgpu::Buffer {
     storage_init(ctx, label, bytemuck::cast_slice(v))
 }
 
-/// `standardize.wgsl` over images `row_offset..row_offset + rows` of `pixels`.
+/// The identity order of `n` images, or `order`, as a storage buffer.
+fn order_buffer(ctx: &GpuContext, order: Option<&[u32]>, n: usize) -> wgpu::Buffer {
+    let identity: Vec<u32>;
+    let order = match order {
+        Some(order) => order,
+        None => {
+            identity = (0..n as u32).collect();
+            &identity
+        }
+    };
+    storage_init(ctx, "order", bytemuck::cast_slice(order))
+}
+
+/// `standardize.wgsl` over positions `row_offset..row_offset + rows` of the
+/// epoch `order` (`None`: the images in order) of `pixels`.
+#[allow(clippy::too_many_arguments)]
 pub fn standardize(
     ctx: &GpuContext,
     k: &Pipelines,
     pixels: &[u8],
     mean: &[f32],
     inv_std: &[f32],
+    order: Option<&[u32]>,
     row_offset: usize,
     rows: usize,
 ) -> Result<Vec<f32>> {
     let d = mean.len();
+    let o = order_buffer(ctx, order, pixels.len() / d.max(1));
     let x = storage(ctx, "x", (rows * d * 4) as u64);
     let batch = Batch {
         row_offset: row_offset as u32,
@@ -68,7 +87,7 @@ pub fn standardize(
     submit(
         ctx,
         &k.standardize,
-        &[&p, &m, &s, &x, &u],
+        &[&p, &m, &s, &o, &x, &u],
         [(d as u32).div_ceil(64), rows as u32],
         true,
         1,
@@ -119,17 +138,21 @@ pub struct SoftmaxOut {
     pub predicted: Vec<u32>,
 }
 
-/// `softmax_cross_entropy.wgsl` on one batch of `rows` rows of Z2.
+/// `softmax_cross_entropy.wgsl` on one batch of `rows` rows of Z2 at epoch
+/// positions from `row_offset` of `order` (`None`: the images in order).
+#[allow(clippy::too_many_arguments)]
 pub fn softmax_cross_entropy(
     ctx: &GpuContext,
     k: &Pipelines,
     z2: &[f32],
     labels: &[u32],
+    order: Option<&[u32]>,
     row_offset: usize,
     rows: usize,
     classes: usize,
 ) -> Result<SoftmaxOut> {
     let n = labels.len();
+    let o = order_buffer(ctx, order, n);
     let (z, l) = (
         f32s(ctx, "z2", z2),
         storage_init(ctx, "labels", bytemuck::cast_slice(labels)),
@@ -147,7 +170,7 @@ pub fn softmax_cross_entropy(
     submit(
         ctx,
         &k.softmax_cross_entropy,
-        &[&z, &l, &g2, &loss, &pred, &u],
+        &[&z, &l, &o, &g2, &loss, &pred, &u],
         [(rows as u32).div_ceil(64), 1],
         true,
         1,
@@ -195,7 +218,8 @@ pub fn hidden_delta(
     read_f32(ctx, &g1, rows * hidden, "hidden_delta")
 }
 
-/// `bias_update.wgsl`: b ← b − lr·Σᵢ G[i].
+/// `bias_update.wgsl`: b ← b − lr·Σᵢ G[i], or with `store_gradient` (MODE 1)
+/// b = Σᵢ G[i].
 pub fn bias_update(
     ctx: &GpuContext,
     k: &Pipelines,
@@ -203,6 +227,7 @@ pub fn bias_update(
     b: &[f32],
     rows: usize,
     lr: f32,
+    store_gradient: bool,
 ) -> Result<Vec<f32>> {
     let cols = b.len();
     let (gb, bb) = (f32s(ctx, "g", g), f32s(ctx, "b", b));
@@ -221,11 +246,91 @@ pub fn bias_update(
     let s = uniform_init(ctx, "step", bytemuck::bytes_of(&step));
     submit(
         ctx,
-        &k.bias_update,
+        if store_gradient {
+            &k.bias_gradient
+        } else {
+            &k.bias_update
+        },
         &[&gb, &bb, &u, &s],
         [(cols as u32).div_ceil(64), 1],
         false,
         1,
     )?;
     read_f32(ctx, &bb, cols, "bias_update")
+}
+
+/// What `optimizer_step.wgsl` leaves: θ and the moments m, v.
+pub struct OptimizerOut {
+    pub theta: Vec<f32>,
+    pub m: Vec<f32>,
+    pub v: Vec<f32>,
+}
+
+/// `optimizer_step.wgsl` for a stateful `rule` on one array (`decay`: a
+/// weight array, regularized).
+#[allow(clippy::too_many_arguments)]
+pub fn optimizer_step(
+    ctx: &GpuContext,
+    k: &Pipelines,
+    rule: &crate::backend::cpu::ops::Rule,
+    theta: &[f32],
+    grad: &[f32],
+    m: &[f32],
+    v: &[f32],
+    decay: bool,
+) -> Result<OptimizerOut> {
+    let kernel = k
+        .optimizer_step(rule.optimizer)
+        .ok_or_else(|| anyhow::anyhow!("plain SGD has no optimizer_step kernel"))?;
+    let len = theta.len();
+    let (tb, gb, mb, vb) = (
+        f32s(ctx, "theta", theta),
+        f32s(ctx, "grad", grad),
+        f32s(ctx, "m", m),
+        f32s(ctx, "v", v),
+    );
+    let tensor = Tensor {
+        len: len as u32,
+        decay: decay as u32,
+        _pad: [0; 2],
+    };
+    let step = Step {
+        lr: rule.lr,
+        l1: rule.l1,
+        l2: rule.l2,
+        _pad: 0.0,
+    };
+    let [beta1, beta2, eps] = rule.optimizer.constants();
+    let constants = RuleConstants {
+        beta1,
+        beta2,
+        eps,
+        _pad: 0.0,
+    };
+    let [c1, c2] = rule.corrections;
+    let correction = Correction {
+        c1,
+        c2,
+        _pad: [0.0; 2],
+    };
+    let u = |label: &str, bytes: &[u8]| uniform_init(ctx, label, bytes);
+    let (tu, su, ru, cu) = (
+        u("tensor", bytemuck::bytes_of(&tensor)),
+        u("step", bytemuck::bytes_of(&step)),
+        u("rule", bytemuck::bytes_of(&constants)),
+        u("correction", bytemuck::bytes_of(&correction)),
+    );
+    submit(
+        ctx,
+        kernel,
+        &[&tb, &gb, &mb, &vb, &tu, &su, &ru, &cu],
+        [optimizer_groups(len), 1],
+        true,
+        1,
+    )?;
+    Ok(OptimizerOut {
+        theta: read_f32(ctx, &tb, len, "optimizer_step")?,
+        m: read_f32(ctx, &mb, len, "optimizer_step")?,
+        v: read_f32(ctx, &vb, len, "optimizer_step")?,
+    })
 }

@@ -12,17 +12,21 @@ pub mod plan;
 pub mod uniforms;
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use anyhow::{bail, Context, Result};
 
-use self::buffers::{map_read, read_f32, staging, storage, storage_init, uniform_init};
+use self::buffers::{map_read_at, read_f32, staging, storage, storage_init, uniform_init};
 use self::context::{Api, GpuContext};
 use self::pipelines::{Epilogue, Kernel, Pipelines};
-use self::plan::{matmul_groups, ModelBuffers, Plan, Product, Scratch, SetBuffers};
-use self::uniforms::Step;
-use super::{Backend, BackendInfo, EpochStats, Evaluation, Split};
+use self::plan::{
+    correction_slots, matmul_groups, ModelBuffers, OptimizerBuffers, ParamArrays, Plan, Product,
+    Scratch, SetBuffers,
+};
+use self::uniforms::{RuleConstants, Step, Tensor};
+use super::{Backend, BackendInfo, BatchTally, Evaluation, Split};
 use crate::data::{Dataset, Standardizer};
-use crate::model::{Hyper, Params};
+use crate::model::{Hyper, Optimizer, OptimizerState, Params, Shape};
 
 /// Images per forward-only batch when evaluating a whole set.
 pub const EVAL_ROWS: usize = 1000;
@@ -33,6 +37,10 @@ pub struct GpuBackend {
     kernels: Pipelines,
     step: wgpu::Buffer,
     model: Option<ModelBuffers>,
+    /// Gradients and moments of a stateful update rule (none for plain SGD).
+    optimizer: Option<OptimizerBuffers>,
+    /// Optimizer steps taken since the parameters were set.
+    steps_taken: u64,
     sets: HashMap<Split, SetBuffers>,
     scratch: Option<Scratch>,
     /// Plans by (set, batch size); dropped whenever what they bind changes.
@@ -59,6 +67,8 @@ impl GpuBackend {
             kernels,
             step,
             model: None,
+            optimizer: None,
+            steps_taken: 0,
             sets: HashMap::new(),
             scratch: None,
             plans: HashMap::new(),
@@ -149,6 +159,7 @@ impl GpuBackend {
                 self.model.as_ref().unwrap(), // invariant: checked by self.model()? above
                 self.scratch.as_ref().unwrap(), // invariant: allocated just above
                 &self.step,
+                self.optimizer.as_ref().filter(|_| split == Split::Train),
                 rows,
                 &format!("{split:?}"),
             )?;
@@ -157,9 +168,17 @@ impl GpuBackend {
         Ok(())
     }
 
-    /// Records the dispatches of every batch of the plan; `backward` adds the
-    /// gradient and update kernels after the forward ones.
-    fn encode(&self, split: Split, rows: usize, backward: bool) -> wgpu::CommandBuffer {
+    /// Records the dispatches of batches `batches` of the plan; `backward`
+    /// adds the gradient and update kernels after the forward ones. The
+    /// per-position losses and predictions of those batches are copied to the
+    /// read-back buffers.
+    fn encode(
+        &self,
+        split: Split,
+        rows: usize,
+        backward: bool,
+        batches: Range<usize>,
+    ) -> wgpu::CommandBuffer {
         let k = &self.kernels;
         let plan = &self.plans[&(split, rows)]; // invariant: prepare() made it
         let shape = plan.shape;
@@ -179,7 +198,7 @@ impl GpuBackend {
                 }),
                 timestamp_writes: None,
             });
-            for (j, &(_, batch_rows)) in plan.batches.iter().enumerate() {
+            for (j, &(_, batch_rows)) in plan.batches.iter().enumerate().take(batches.end).skip(batches.start) {
                 let slot = j as u32 * plan.slot_stride;
                 let g = &plan.by_rows[&batch_rows]; // invariant: built for every batch size
                 let r = batch_rows as u32;
@@ -203,71 +222,200 @@ impl GpuBackend {
                     &[slot],
                     [r.div_ceil(64), 1],
                 );
-                if backward {
-                    // G1 = (G2·W2) ⊙ A1 ⊙ (1 − A1), with W2 before its update
-                    dispatch(
-                        &mut pass,
-                        &k.hidden_delta,
-                        &g.delta,
-                        &[],
-                        [(shape.hidden as u32).div_ceil(64), r],
-                    );
-                    // W2 ← W2 − lr·(G2ᵀ·A1 + l1·sign W2 + l2·W2)
-                    dispatch_matmul(&mut pass, k, Epilogue::Sgd, &g.dw2, &g.dims.dw2);
-                    // b2 ← b2 − lr·Σᵢ G2[i]
-                    dispatch(
-                        &mut pass,
-                        &k.bias_update,
-                        &g.db2,
-                        &[],
-                        [(shape.classes as u32).div_ceil(64), 1],
-                    );
-                    // W1 ← W1 − lr·(G1ᵀ·X + l1·sign W1 + l2·W1)
-                    dispatch_matmul(&mut pass, k, Epilogue::Sgd, &g.dw1, &g.dims.dw1);
-                    // b1 ← b1 − lr·Σᵢ G1[i]
-                    dispatch(
-                        &mut pass,
-                        &k.bias_update,
-                        &g.db1,
-                        &[],
-                        [(shape.hidden as u32).div_ceil(64), 1],
-                    );
+                if !backward {
+                    continue;
+                }
+                // G1 = (G2·W2) ⊙ A1 ⊙ (1 − A1), with W2 before its update
+                dispatch(
+                    &mut pass,
+                    &k.hidden_delta,
+                    &g.delta,
+                    &[],
+                    [(shape.hidden as u32).div_ceil(64), r],
+                );
+                let (h, c) = (shape.hidden as u32, shape.classes as u32);
+                match (&g.grads, &plan.optimizer) {
+                    (Some(grads), Some(opt)) => {
+                        // dW2 = G2ᵀ·A1, db2 = Σᵢ G2[i], dW1 = G1ᵀ·X, db1 = Σᵢ G1[i]
+                        dispatch_matmul(&mut pass, k, Epilogue::Store, &grads.dw2, &g.dims.dw2);
+                        dispatch(&mut pass, &k.bias_gradient, &grads.db2, &[], [c.div_ceil(64), 1]);
+                        dispatch_matmul(&mut pass, k, Epilogue::Store, &grads.dw1, &g.dims.dw1);
+                        dispatch(&mut pass, &k.bias_gradient, &grads.db1, &[], [h.div_ceil(64), 1]);
+                        // the rule's step on W1, b1, W2, b2 (optimizer_step.wgsl)
+                        // invariant: a plan with an optimizer plan has its kernel.
+                        let kernel = k.optimizer_step(opt.optimizer).expect("stateful rule"); // invariant
+                        for (group, &n) in opt.steps.iter().zip(&opt.groups) {
+                            dispatch(&mut pass, kernel, group, &[slot], [n, 1]);
+                        }
+                    }
+                    _ => {
+                        // W2 ← W2 − lr·(G2ᵀ·A1 + l1·sign W2 + l2·W2)
+                        dispatch_matmul(&mut pass, k, Epilogue::Sgd, &g.dw2, &g.dims.dw2);
+                        // b2 ← b2 − lr·Σᵢ G2[i]
+                        dispatch(&mut pass, &k.bias_update, &g.db2, &[], [c.div_ceil(64), 1]);
+                        // W1 ← W1 − lr·(G1ᵀ·X + l1·sign W1 + l2·W1)
+                        dispatch_matmul(&mut pass, k, Epilogue::Sgd, &g.dw1, &g.dims.dw1);
+                        // b1 ← b1 − lr·Σᵢ G1[i]
+                        dispatch(&mut pass, &k.bias_update, &g.db1, &[], [h.div_ceil(64), 1]);
+                    }
                 }
             }
         }
-        let n = set.count as u64 * 4;
-        encoder.copy_buffer_to_buffer(&set.loss, 0, &set.loss_staging, 0, n.max(4));
-        encoder.copy_buffer_to_buffer(&set.predicted, 0, &set.predicted_staging, 0, n.max(4));
+        let (start, end) = plan.byte_span(&batches);
+        if end > start {
+            let size = end - start;
+            encoder.copy_buffer_to_buffer(&set.loss, start, &set.loss_staging, start, size);
+            encoder.copy_buffer_to_buffer(
+                &set.predicted,
+                start,
+                &set.predicted_staging,
+                start,
+                size,
+            );
+        }
         encoder.finish()
     }
 
-    /// Runs the plan of (`split`, `rows`) and sums its per-image results.
-    fn run(&mut self, split: Split, rows: usize, backward: bool) -> Result<(f64, f64, Vec<u8>)> {
+    /// Runs batches `batches` of the plan of (`split`, `rows`) and sums their
+    /// per-position results; the predictions come back in position order.
+    fn run(
+        &mut self,
+        split: Split,
+        rows: usize,
+        backward: bool,
+        batches: Option<Range<usize>>,
+    ) -> Result<(BatchTally, Vec<u8>)> {
         self.prepare(split, rows)?;
         let set_count = self.sets[&split].count;
         let rows = rows.min(set_count.max(1));
-        let commands = self.encode(split, rows, backward);
+        let plan = &self.plans[&(split, rows)];
+        let total = plan.batches.len();
+        let batches = batches.unwrap_or(0..total);
+        let batches = batches.start.min(total)..batches.end.min(total);
+        if batches.is_empty() {
+            return Ok((BatchTally::default(), Vec::new()));
+        }
+        if let (true, Some(opt)) = (backward, &plan.optimizer) {
+            // Adam's corrections of these batches' steps, in their slots.
+            let bytes = correction_slots(
+                opt.optimizer,
+                self.steps_taken,
+                batches.len(),
+                plan.slot_stride,
+            );
+            let at = batches.start as u64 * plan.slot_stride as u64;
+            self.ctx.queue.write_buffer(&opt.corrections, at, &bytes);
+        }
+        let (start, end) = plan.byte_span(&batches);
+        let commands = self.encode(split, rows, backward, batches.clone());
         let what = if backward {
             "training an epoch"
         } else {
             "evaluating"
         };
         self.ctx.queue.submit([commands]);
+        if backward {
+            self.steps_taken += batches.len() as u64;
+        }
         let set = &self.sets[&split];
-        let n = set.count as u64 * 4;
-        let loss: Vec<f32> =
-            bytemuck::pod_collect_to_vec(&map_read(&self.ctx, &set.loss_staging, n, what)?);
-        let predicted: Vec<u32> =
-            bytemuck::pod_collect_to_vec(&map_read(&self.ctx, &set.predicted_staging, n, what)?);
-        let count = set.count.max(1) as f64;
-        let loss_sum: f64 = loss.iter().map(|&l| l as f64).sum();
+        // Map from an 8-byte boundary, then drop the extra leading entry.
+        let aligned = start & !7;
+        let skip = ((start - aligned) / 4) as usize;
+        let read = |buffer: &wgpu::Buffer| -> Result<Vec<u32>> {
+            let bytes = map_read_at(&self.ctx, buffer, aligned, end - aligned, what)?;
+            Ok(bytemuck::pod_collect_to_vec::<u8, u32>(&bytes)[skip..].to_vec())
+        };
+        let loss: Vec<f32> = read(&set.loss_staging)?
+            .into_iter()
+            .map(f32::from_bits)
+            .collect();
+        let predicted = read(&set.predicted_staging)?;
+        let first = (start / 4) as usize;
+        let label = |position: usize| match &set.order_host {
+            Some(order) => set.labels_host[order[position] as usize],
+            None => set.labels_host[position],
+        };
         let correct = predicted
             .iter()
-            .zip(&set.labels_host)
-            .filter(|(p, y)| **p == u32::from(**y))
+            .enumerate()
+            .filter(|&(k, &p)| p == u32::from(label(first + k)))
             .count();
-        let predictions = predicted.iter().map(|&p| p as u8).collect();
-        Ok((loss_sum / count, correct as f64 / count, predictions))
+        let tally = BatchTally {
+            images: loss.len(),
+            loss_sum: loss.iter().map(|&l| l as f64).sum(),
+            correct,
+        };
+        // Predictions by image (evaluations cover the whole set from 0):
+        // undo the epoch order.
+        let mut predictions = Vec::new();
+        if !backward {
+            predictions = vec![0u8; predicted.len()];
+            for (k, &p) in predicted.iter().enumerate() {
+                let image = set.order_host.as_ref().map_or(k, |o| o[k] as usize);
+                if let Some(slot) = predictions.get_mut(image) {
+                    *slot = p as u8;
+                }
+            }
+        }
+        Ok((tally, predictions))
+    }
+
+    /// Makes the gradient and moment buffers a stateful `optimizer` needs
+    /// (zero moments), or drops them for plain SGD.
+    fn ensure_optimizer(&mut self, optimizer: Optimizer) -> Result<()> {
+        let shape = self.model()?.shape;
+        let current = self.optimizer.as_ref().map(|o| o.optimizer);
+        if current == Some(optimizer) || (current.is_none() && !optimizer.has_state()) {
+            return Ok(());
+        }
+        self.optimizer = if optimizer.has_state() {
+            Some(self.optimizer_buffers(optimizer, shape))
+        } else {
+            None
+        };
+        self.plans.retain(|(split, _), _| *split != Split::Train);
+        self.ctx.check("allocating the optimizer's moments")
+    }
+
+    fn optimizer_buffers(&self, optimizer: Optimizer, shape: Shape) -> OptimizerBuffers {
+        let Shape {
+            inputs: d,
+            hidden: h,
+            classes: c,
+        } = shape;
+        let arrays = |what: &str| ParamArrays {
+            w1: storage(&self.ctx, &format!("{what} W1"), (h * d * 4) as u64),
+            b1: storage(&self.ctx, &format!("{what} b1"), (h * 4) as u64),
+            w2: storage(&self.ctx, &format!("{what} W2"), (c * h * 4) as u64),
+            b2: storage(&self.ctx, &format!("{what} b2"), (c * 4) as u64),
+        };
+        let [beta1, beta2, eps] = optimizer.constants();
+        let rule = RuleConstants {
+            beta1,
+            beta2,
+            eps,
+            _pad: 0.0,
+        };
+        let tensor = |len: usize, decay: bool| Tensor {
+            len: len as u32,
+            decay: decay as u32,
+            _pad: [0; 2],
+        };
+        let tensors = [
+            ("W1", tensor(h * d, true)),
+            ("b1", tensor(h, false)),
+            ("W2", tensor(c * h, true)),
+            ("b2", tensor(c, false)),
+        ]
+        .map(|(name, t)| uniform_init(&self.ctx, &format!("{name} tensor"), bytemuck::bytes_of(&t)));
+        OptimizerBuffers {
+            optimizer,
+            grads: arrays("dθ"),
+            m: arrays("m"),
+            v: arrays("v"),
+            rule: uniform_init(&self.ctx, "optimizer rule", bytemuck::bytes_of(&rule)),
+            tensors,
+        }
     }
 }
 
@@ -332,6 +480,12 @@ impl Backend for GpuBackend {
                 &name("pixel 1/std"),
                 bytemuck::cast_slice(&stats.inv_std),
             ),
+            order: storage_init(
+                &self.ctx,
+                &name("epoch order"),
+                bytemuck::cast_slice(&(0..data.count as u32).collect::<Vec<u32>>()),
+            ),
+            order_host: None,
             loss: storage(&self.ctx, &name("per-image loss"), n4),
             predicted: storage(&self.ctx, &name("per-image prediction"), n4),
             loss_staging: staging(&self.ctx, &name("per-image loss read-back"), n4),
@@ -352,6 +506,20 @@ impl Backend for GpuBackend {
                 q.write_buffer(&model.b1, 0, bytemuck::cast_slice(&params.b1));
                 q.write_buffer(&model.w2, 0, bytemuck::cast_slice(&params.w2));
                 q.write_buffer(&model.b2, 0, bytemuck::cast_slice(&params.b2));
+                if let Some(o) = &self.optimizer {
+                    // A fresh start for the rule: zero moments.
+                    let mut encoder =
+                        self.ctx
+                            .device
+                            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                                label: Some("zero the moments"),
+                            });
+                    for buffer in o.m.all().into_iter().chain(o.v.all()) {
+                        encoder.clear_buffer(buffer, 0, None);
+                    }
+                    q.submit([encoder.finish()]);
+                }
+                self.steps_taken = 0;
                 return self.ctx.check("writing the parameters");
             }
         }
@@ -367,6 +535,8 @@ impl Backend for GpuBackend {
             b2: storage_init(&self.ctx, "b2 (C)", bytemuck::cast_slice(&params.b2)),
         });
         self.scratch = None;
+        self.optimizer = None;
+        self.steps_taken = 0;
         self.plans.clear();
         self.ctx.check("uploading the parameters")
     }
@@ -384,7 +554,39 @@ impl Backend for GpuBackend {
         })
     }
 
-    fn train_epoch(&mut self, hyper: &Hyper) -> Result<EpochStats> {
+    fn images(&self, split: Split) -> usize {
+        self.sets.get(&split).map_or(0, |s| s.count)
+    }
+
+    fn set_order(&mut self, order: Option<&[u32]>) -> Result<()> {
+        let set = self
+            .sets
+            .get_mut(&Split::Train)
+            .context("the Train set is not uploaded to the GPU")?;
+        let n = set.count;
+        if let Some(order) = order {
+            crate::backend::cpu::check_order(order, n)?;
+        }
+        if order.is_none() && set.order_host.is_none() {
+            return Ok(());
+        }
+        let identity: Vec<u32>;
+        let words = match order {
+            Some(order) => order,
+            None => {
+                identity = (0..n as u32).collect();
+                &identity
+            }
+        };
+        self.ctx
+            .queue
+            .write_buffer(&set.order, 0, bytemuck::cast_slice(words));
+        set.order_host = order.map(<[u32]>::to_vec);
+        self.ctx.check("writing the epoch order")
+    }
+
+    fn train_batches(&mut self, hyper: &Hyper, batches: Range<usize>) -> Result<BatchTally> {
+        self.ensure_optimizer(hyper.optimizer)?;
         let step = Step {
             lr: hyper.lr,
             l1: hyper.l1,
@@ -394,14 +596,59 @@ impl Backend for GpuBackend {
         self.ctx
             .queue
             .write_buffer(&self.step, 0, bytemuck::bytes_of(&step));
-        let (loss, accuracy, _) = self.run(Split::Train, hyper.batch_size, true)?;
-        Ok(EpochStats { loss, accuracy })
+        let (tally, _) = self.run(Split::Train, hyper.batch_size, true, Some(batches))?;
+        Ok(tally)
     }
 
-    fn prepare_training(&mut self, batch_size: usize) -> Result<()> {
-        self.prepare(Split::Train, batch_size)?;
+    fn optimizer_state(&mut self) -> Result<Option<OptimizerState>> {
+        let Some(o) = &self.optimizer else {
+            return Ok(None);
+        };
+        let shape = self.model()?.shape;
+        let what = "reading the optimizer's moments back";
+        let read = |a: &ParamArrays| -> Result<Params> {
+            Ok(Params {
+                shape,
+                w1: read_f32(&self.ctx, &a.w1, shape.hidden * shape.inputs, what)?,
+                b1: read_f32(&self.ctx, &a.b1, shape.hidden, what)?,
+                w2: read_f32(&self.ctx, &a.w2, shape.classes * shape.hidden, what)?,
+                b2: read_f32(&self.ctx, &a.b2, shape.classes, what)?,
+            })
+        };
+        Ok(Some(OptimizerState {
+            step: self.steps_taken,
+            m: read(&o.m)?,
+            v: read(&o.v)?,
+        }))
+    }
+
+    fn set_optimizer_state(&mut self, state: &OptimizerState) -> Result<()> {
+        let shape = self.model()?.shape;
+        if state.m.shape != shape || state.v.shape != shape {
+            bail!(
+                "the optimizer state has shape {:?} but the parameters have {:?}",
+                state.m.shape,
+                shape
+            );
+        }
+        if let Some(o) = &self.optimizer {
+            let q = &self.ctx.queue;
+            for (arrays, values) in [(&o.m, &state.m), (&o.v, &state.v)] {
+                q.write_buffer(&arrays.w1, 0, bytemuck::cast_slice(&values.w1));
+                q.write_buffer(&arrays.b1, 0, bytemuck::cast_slice(&values.b1));
+                q.write_buffer(&arrays.w2, 0, bytemuck::cast_slice(&values.w2));
+                q.write_buffer(&arrays.b2, 0, bytemuck::cast_slice(&values.b2));
+            }
+        }
+        self.steps_taken = state.step;
+        self.ctx.check("writing the optimizer's moments")
+    }
+
+    fn prepare_training(&mut self, hyper: &Hyper) -> Result<()> {
+        self.ensure_optimizer(hyper.optimizer)?;
+        self.prepare(Split::Train, hyper.batch_size)?;
         let eval_rows = self.eval_rows()?;
-        for split in [Split::Train, Split::Test] {
+        for split in [Split::Train, Split::Validation, Split::Test] {
             if self.sets.contains_key(&split) {
                 self.prepare(split, eval_rows)?;
             }
@@ -411,10 +658,11 @@ impl Backend for GpuBackend {
 
     fn evaluate(&mut self, split: Split) -> Result<Evaluation> {
         let rows = self.eval_rows()?;
-        let (loss, accuracy, predictions) = self.run(split, rows, false)?;
+        let (tally, predictions) = self.run(split, rows, false, None)?;
+        let stats = tally.stats();
         Ok(Evaluation {
-            loss,
-            accuracy,
+            loss: stats.loss,
+            accuracy: stats.accuracy,
             predictions,
         })
     }

@@ -129,7 +129,13 @@ pub struct Pipelines {
     matmuls: Vec<Kernel>,
     pub softmax_cross_entropy: Kernel,
     pub hidden_delta: Kernel,
+    /// b ← b − lr·Σᵢ G[i]
     pub bias_update: Kernel,
+    /// db = Σᵢ G[i], stored for the optimizer step
+    pub bias_gradient: Kernel,
+    /// `optimizer_step.wgsl` for momentum and for Adam
+    pub momentum_step: Kernel,
+    pub adam_step: Kernel,
 }
 
 impl Pipelines {
@@ -141,7 +147,7 @@ impl Pipelines {
             ctx,
             "standardize",
             include_str!("../../../shaders/standardize.wgsl"),
-            &[Read, Read, Read, ReadWrite, UniformDynamic],
+            &[Read, Read, Read, Read, ReadWrite, UniformDynamic],
             &[("WG", 64.0)],
             [64, 1],
         );
@@ -184,6 +190,16 @@ impl Pipelines {
                 ));
             }
         }
+        let optimizer_slots = [
+            ReadWrite,
+            Read,
+            ReadWrite,
+            ReadWrite,
+            Uniform,
+            Uniform,
+            Uniform,
+            UniformDynamic,
+        ];
         let pipelines = Pipelines {
             standardize,
             matmuls,
@@ -191,7 +207,7 @@ impl Pipelines {
                 ctx,
                 "softmax_cross_entropy",
                 include_str!("../../../shaders/softmax_cross_entropy.wgsl"),
-                &[Read, Read, ReadWrite, ReadWrite, ReadWrite, UniformDynamic],
+                &[Read, Read, Read, ReadWrite, ReadWrite, ReadWrite, UniformDynamic],
                 &[("WG", 64.0)],
                 [64, 1],
             ),
@@ -208,12 +224,47 @@ impl Pipelines {
                 "bias_update",
                 include_str!("../../../shaders/bias_update.wgsl"),
                 &[Read, ReadWrite, Uniform, Uniform],
-                &[("WG", 64.0)],
+                &[("WG", 64.0), ("MODE", 0.0)],
+                [64, 1],
+            ),
+            bias_gradient: build(
+                ctx,
+                "bias_gradient",
+                include_str!("../../../shaders/bias_update.wgsl"),
+                &[Read, ReadWrite, Uniform, Uniform],
+                &[("WG", 64.0), ("MODE", 1.0)],
+                [64, 1],
+            ),
+            momentum_step: build(
+                ctx,
+                "momentum_step",
+                include_str!("../../../shaders/optimizer_step.wgsl"),
+                &optimizer_slots,
+                &[("WG", 64.0), ("KIND", 1.0)],
+                [64, 1],
+            ),
+            adam_step: build(
+                ctx,
+                "adam_step",
+                include_str!("../../../shaders/optimizer_step.wgsl"),
+                &optimizer_slots,
+                &[("WG", 64.0), ("KIND", 2.0)],
                 [64, 1],
             ),
         };
         ctx.check("compiling the WGSL shaders")?;
         Ok(pipelines)
+    }
+
+    /// The step kernel of a stateful rule (`None` for plain SGD, fused into
+    /// the products).
+    pub fn optimizer_step(&self, optimizer: crate::model::Optimizer) -> Option<&Kernel> {
+        use crate::model::Optimizer;
+        match optimizer {
+            Optimizer::Sgd => None,
+            Optimizer::Momentum { .. } => Some(&self.momentum_step),
+            Optimizer::Adam { .. } => Some(&self.adam_step),
+        }
     }
 
     /// The matmul pipeline of a kind and epilogue.

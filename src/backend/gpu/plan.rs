@@ -3,14 +3,15 @@
 //! Nothing here is created inside an epoch.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use anyhow::Result;
 
 use super::buffers::uniform_init;
 use super::context::GpuContext;
 use super::pipelines::{Epilogue, MatmulKind, Pipelines, MATMUL_WORKGROUP};
-use super::uniforms::{Batch, ColumnDims, DeltaDims, MatmulDims};
-use crate::model::Shape;
+use super::uniforms::{Batch, ColumnDims, Correction, DeltaDims, MatmulDims};
+use crate::model::{Optimizer, Shape};
 
 /// The model's parameters on the device.
 pub struct ModelBuffers {
@@ -19,6 +20,34 @@ pub struct ModelBuffers {
     pub b1: wgpu::Buffer,
     pub w2: wgpu::Buffer,
     pub b2: wgpu::Buffer,
+}
+
+/// Four arrays shaped like the parameters (W1, b1, W2, b2).
+pub struct ParamArrays {
+    pub w1: wgpu::Buffer,
+    pub b1: wgpu::Buffer,
+    pub w2: wgpu::Buffer,
+    pub b2: wgpu::Buffer,
+}
+
+impl ParamArrays {
+    /// In the order W1, b1, W2, b2.
+    pub fn all(&self) -> [&wgpu::Buffer; 4] {
+        [&self.w1, &self.b1, &self.w2, &self.b2]
+    }
+}
+
+/// What a stateful update rule needs on the device: the stored data
+/// gradients, the moments, and the uniforms of `optimizer_step.wgsl`.
+pub struct OptimizerBuffers {
+    pub optimizer: Optimizer,
+    pub grads: ParamArrays,
+    pub m: ParamArrays,
+    pub v: ParamArrays,
+    /// β1, β2, ε.
+    pub rule: wgpu::Buffer,
+    /// Length and decay flag of W1, b1, W2, b2.
+    pub tensors: [wgpu::Buffer; 4],
 }
 
 /// Per-batch intermediates, sized for `rows` images.
@@ -47,7 +76,11 @@ pub struct SetBuffers {
     pub labels: wgpu::Buffer,
     pub mean: wgpu::Buffer,
     pub inv_std: wgpu::Buffer,
-    /// −log P[i, yᵢ] of every image, from its last forward pass.
+    /// The epoch order: the image at each position (the identity unless shuffled).
+    pub order: wgpu::Buffer,
+    /// The same order on the host (`None`: the identity).
+    pub order_host: Option<Vec<u32>>,
+    /// −log P[i, yᵢ] of every position of the epoch, from its last forward pass.
     pub loss: wgpu::Buffer,
     /// arg-max of every image, from its last forward pass.
     pub predicted: wgpu::Buffer,
@@ -65,6 +98,29 @@ pub struct RowsGroups {
     pub dw1: wgpu::BindGroup,
     pub db1: wgpu::BindGroup,
     pub dims: RowsDims,
+    /// With a stateful optimizer: the products and column sums that store
+    /// the data gradients instead of stepping.
+    pub grads: Option<GradGroups>,
+}
+
+/// Bind groups that write dW2, db2, dW1, db1 into the optimizer's gradient
+/// buffers.
+pub struct GradGroups {
+    pub dw2: wgpu::BindGroup,
+    pub db2: wgpu::BindGroup,
+    pub dw1: wgpu::BindGroup,
+    pub db1: wgpu::BindGroup,
+}
+
+/// The optimizer step of one plan: Adam's per-batch corrections and one bind
+/// group per parameter array (W1, b1, W2, b2).
+pub struct OptimizerPlan {
+    pub optimizer: Optimizer,
+    /// One [`Correction`] slot per batch, rewritten before each run.
+    pub corrections: wgpu::Buffer,
+    pub steps: [wgpu::BindGroup; 4],
+    /// Workgroups of each array's dispatch.
+    pub groups: [u32; 4],
 }
 
 /// One matrix product of the plan: which kernel, over which sizes.
@@ -94,6 +150,48 @@ pub struct Plan {
     pub standardize: wgpu::BindGroup,
     pub softmax: wgpu::BindGroup,
     pub by_rows: BTreeMap<usize, RowsGroups>,
+    pub optimizer: Option<OptimizerPlan>,
+}
+
+impl Plan {
+    /// The bytes of the per-position loss and prediction buffers that batches
+    /// `batches` write: (start, end).
+    pub fn byte_span(&self, batches: &Range<usize>) -> (u64, u64) {
+        let first = self.batches.get(batches.start).map_or(0, |b| b.0);
+        let end = batches
+            .end
+            .checked_sub(1)
+            .and_then(|j| self.batches.get(j))
+            .map_or(first, |&(f, r)| f + r);
+        (first as u64 * 4, end.max(first) as u64 * 4)
+    }
+}
+
+/// Workgroups of `optimizer_step.wgsl` for an array of `len` values (its
+/// grid-stride loop covers what one dispatch row cannot).
+pub fn optimizer_groups(len: usize) -> u32 {
+    (len.div_ceil(64) as u32).clamp(1, 65535)
+}
+
+/// The corrections of batches `batches` when the first of them is step `t0 + 1`.
+pub fn correction_slots(
+    optimizer: Optimizer,
+    t0: u64,
+    count: usize,
+    slot_stride: u32,
+) -> Vec<u8> {
+    let mut bytes = vec![0u8; count.max(1) * slot_stride as usize];
+    for j in 0..count {
+        let [c1, c2] = optimizer.corrections(t0 + 1 + j as u64);
+        let block = Correction {
+            c1,
+            c2,
+            _pad: [0.0; 2],
+        };
+        let at = j * slot_stride as usize;
+        bytes[at..at + 16].copy_from_slice(bytemuck::bytes_of(&block));
+    }
+    bytes
 }
 
 /// The workgroup counts that cover an m×n matmul output.
@@ -113,6 +211,7 @@ impl Plan {
         model: &ModelBuffers,
         scratch: &Scratch,
         step: &wgpu::Buffer,
+        optimizer: Option<&OptimizerBuffers>,
         batch_size: usize,
         label: &str,
     ) -> Result<Plan> {
@@ -155,6 +254,7 @@ impl Plan {
                 &set.pixels,
                 &set.mean,
                 &set.inv_std,
+                &set.order,
                 &scratch.x,
                 &standardize_table,
             ],
@@ -166,6 +266,7 @@ impl Plan {
             &[
                 &scratch.z2,
                 &set.labels,
+                &set.order,
                 &scratch.g2,
                 &set.loss,
                 &set.predicted,
@@ -307,9 +408,89 @@ impl Plan {
                     None,
                 ),
                 dims,
+                grads: optimizer.map(|o| GradGroups {
+                    dw2: kernels.matmul(dims.dw2.kind, Epilogue::Store).bind(
+                        ctx,
+                        &name("dw2 store"),
+                        &[
+                            &scratch.g2,
+                            &scratch.a1,
+                            &model.b2,
+                            &o.grads.w2,
+                            &dw2_dims,
+                            step,
+                        ],
+                        None,
+                    ),
+                    db2: kernels.bias_gradient.bind(
+                        ctx,
+                        &name("db2 store"),
+                        &[&scratch.g2, &o.grads.b2, &db2_dims, step],
+                        None,
+                    ),
+                    dw1: kernels.matmul(dims.dw1.kind, Epilogue::Store).bind(
+                        ctx,
+                        &name("dw1 store"),
+                        &[
+                            &scratch.g1,
+                            &scratch.x,
+                            &model.b1,
+                            &o.grads.w1,
+                            &dw1_dims,
+                            step,
+                        ],
+                        None,
+                    ),
+                    db1: kernels.bias_gradient.bind(
+                        ctx,
+                        &name("db1 store"),
+                        &[&scratch.g1, &o.grads.b1, &db1_dims, step],
+                        None,
+                    ),
+                }),
             };
             by_rows.insert(rows, groups);
         }
+        let optimizer = match optimizer {
+            Some(o) => {
+                // invariant: only stateful rules get OptimizerBuffers.
+                let kernel = kernels
+                    .optimizer_step(o.optimizer)
+                    .expect("a stateful rule has a step kernel"); // invariant: see above
+                let corrections = uniform_init(
+                    ctx,
+                    &format!("{label} optimizer corrections"),
+                    &correction_slots(o.optimizer, 0, batches.len(), slot_stride),
+                );
+                let params = [&model.w1, &model.b1, &model.w2, &model.b2];
+                let names = ["W1", "b1", "W2", "b2"];
+                let lens = [h * d, h, c * h, c];
+                let steps = std::array::from_fn(|i| {
+                    kernel.bind(
+                        ctx,
+                        &format!("{label} {} step {}", o.optimizer.name(), names[i]),
+                        &[
+                            params[i],
+                            o.grads.all()[i],
+                            o.m.all()[i],
+                            o.v.all()[i],
+                            &o.tensors[i],
+                            step,
+                            &o.rule,
+                            &corrections,
+                        ],
+                        Some(std::mem::size_of::<Correction>() as u64),
+                    )
+                });
+                Some(OptimizerPlan {
+                    optimizer: o.optimizer,
+                    corrections,
+                    steps,
+                    groups: lens.map(optimizer_groups),
+                })
+            }
+            None => None,
+        };
         ctx.check("building the dispatch plan")?;
         Ok(Plan {
             shape: model.shape,
@@ -318,6 +499,7 @@ impl Plan {
             standardize,
             softmax,
             by_rows,
+            optimizer,
         })
     }
 }

@@ -86,3 +86,33 @@ pub struct ColumnDims {
     pub cols: u32,
     pub _pad: [u32; 2],
 }
+
+/// `Tensor` of `optimizer_step.wgsl`: the array's length and whether it is
+/// regularized (weights) or not (biases).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable, PartialEq, Eq)]
+pub struct Tensor {
+    pub len: u32,
+    pub decay: u32,
+    pub _pad: [u32; 2],
+}
+
+/// `Rule` of `optimizer_step.wgsl`: β1 (momentum's β), β2, ε.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable, PartialEq)]
+pub struct RuleConstants {
+    pub beta1: f32,
+    pub beta2: f32,
+    pub eps: f32,
+    pub _pad: f32,
+}
+
+/// `Correction` of `optimizer_step.wgsl`, one slot per batch: Adam's
+/// c1 = 1/(1 − β1ᵗ), c2 = 1/(1 − β2ᵗ) of that batch's step t.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable, PartialEq)]
+pub struct Correction {
+    pub c1: f32,
+    pub c2: f32,
+    pub _pad: [f32; 2],
+}
