@@ -7,8 +7,9 @@ use common::vulkan;
 use fashion_nn::backend::cpu::CpuBackend;
 use fashion_nn::backend::{Backend, Split};
 use fashion_nn::data::{load_fashion_mnist, Dataset, Standardizer, SYSTEM_DATA_DIR};
-use fashion_nn::model::{Hyper, Params, Shape};
-use fashion_nn::train::{train, TrainConfig};
+use fashion_nn::data::split_validation;
+use fashion_nn::model::{Hyper, Optimizer, Params, Shape};
+use fashion_nn::train::{run, train, Control, Outcome, Sets, TrainConfig, TrainReport};
 
 /// A synthetic set of `n` images of 7×9 pixels, 10 classes, with class-dependent
 /// bright pixels so that training has something to learn.
@@ -62,6 +63,7 @@ fn one_epoch_gpu_equals_cpu_from_the_same_seed() {
         l1: 1e-4,
         l2: 1e-3,
         batch_size: 64,
+        optimizer: Optimizer::Sgd,
     };
     let (cpu_loss, cpu_acc, cpu_params) =
         one_epoch(&mut CpuBackend::new(None).unwrap(), &data, &params, &hyper);
@@ -99,6 +101,7 @@ fn article_sized_batches_on_real_data_match_between_gpu_and_cpu() {
         l1: 0.0,
         l2: 0.5 / 2400.0,
         batch_size: 2400,
+        optimizer: Optimizer::Sgd,
     };
     let (cpu_loss, _, cpu_params) = one_epoch(
         &mut CpuBackend::new(None).unwrap(),
@@ -128,9 +131,11 @@ fn train_subset(backend: &mut dyn Backend) -> (f64, f64) {
             l1: 0.0,
             l2: 0.0,
             batch_size: 50,
+            optimizer: Optimizer::Sgd,
         },
         init_scale: (3.0f32 / 784.0).sqrt(),
         seed: 1,
+        shuffle: false,
     };
     let report = train(backend, &train_set, &test_set, &config, &mut |_| {}).unwrap();
     let first = report.epochs[0].stats.loss;
@@ -153,4 +158,67 @@ fn real_data_subset_trains_well_above_chance_on_both_backends() {
         "CPU {cpu_test} vs GPU {gpu_test}"
     );
     assert!(cpu_train > 0.7 && gpu_train > 0.7);
+}
+
+/// Three epochs through the training loop with shuffling, `optimizer`, L1
+/// and L2, a validation set and a partial last batch.
+fn full_run(backend: &mut dyn Backend, optimizer: Optimizer) -> TrainReport {
+    let all = synthetic(1201);
+    let (train_set, validation) = split_validation(&all, 0.1, 3).unwrap();
+    let test_set = synthetic(300);
+    let config = TrainConfig {
+        epochs: 3,
+        hidden: 29,
+        hyper: Hyper {
+            lr: optimizer.default_lr(0.5),
+            l1: 1e-4,
+            l2: 1e-3,
+            batch_size: 64,
+            optimizer,
+        },
+        init_scale: 0.1,
+        seed: 5,
+        shuffle: true,
+    };
+    let sets = Sets {
+        train: &train_set,
+        validation: Some(&validation),
+        test: &test_set,
+    };
+    let control = Control {
+        stop: None,
+        on_epoch: &mut |_| {},
+    };
+    match run(backend, sets, &config, None, control).unwrap() {
+        Outcome::Finished(report) => *report,
+        other => panic!("the run did not finish: {other:?}"),
+    }
+}
+
+#[test]
+fn shuffled_momentum_and_adam_runs_match_between_gpu_and_cpu() {
+    for optimizer in [Optimizer::MOMENTUM, Optimizer::ADAM] {
+        let cpu = full_run(&mut CpuBackend::new(None).unwrap(), optimizer);
+        let gpu = full_run(&mut vulkan(), optimizer);
+        for (c, g) in cpu.epochs.iter().zip(&gpu.epochs) {
+            let (lc, lg) = (c.stats.loss, g.stats.loss);
+            assert!(
+                (lc - lg).abs() <= 1e-4 * lc.max(1.0),
+                "{}: epoch {} loss CPU {lc}, GPU {lg}",
+                optimizer.name(),
+                c.epoch
+            );
+        }
+        assert_eq!(cpu.best.map(|b| b.0), gpu.best.map(|b| b.0));
+        let diff = cpu.params.max_relative_difference(&gpu.params);
+        assert!(diff < 1e-3, "{}: weights differ by {diff}", optimizer.name());
+        let (sc, sg) = (
+            cpu.checkpoint.optimizer.as_ref().unwrap(),
+            gpu.checkpoint.optimizer.as_ref().unwrap(),
+        );
+        assert_eq!(sc.step, sg.step);
+        assert_eq!(sc.step, 3 * 1081usize.div_ceil(64) as u64);
+        let diff = sc.m.max_relative_difference(&sg.m);
+        assert!(diff < 1e-3, "{}: first moments differ by {diff}", optimizer.name());
+    }
 }
