@@ -9,6 +9,7 @@ use fashion_nn::backend::gpu::harness;
 use fashion_nn::backend::gpu::pipelines::{Epilogue, MatmulKind};
 use fashion_nn::backend::gpu::uniforms::{MatmulDims, Step};
 use fashion_nn::data::Standardizer;
+use fashion_nn::model::{Hyper, Optimizer};
 
 const STEP: Step = Step {
     lr: 0.3,
@@ -164,6 +165,7 @@ fn standardize_matches_cpu_with_row_offset() {
             &pixels,
             &stats.mean,
             &stats.inv_std,
+            None,
             offset,
             rows,
         )
@@ -202,6 +204,7 @@ fn softmax_cross_entropy_matches_cpu_including_huge_logits() {
             gpu.kernels(),
             &z2,
             &labels32,
+            None,
             offset,
             rows,
             classes,
@@ -280,9 +283,19 @@ fn bias_update_matches_cpu_column_sum_and_update() {
     for (rows, cols) in [(1, 1), (7, 33), (2401, 10), (993, 784)] {
         let g = uniform(rows * cols, 1.0, 13);
         let b = uniform(cols, 1.0, 14);
-        let got = harness::bias_update(gpu.context(), gpu.kernels(), &g, &b, rows, 0.7).unwrap();
+        let got =
+            harness::bias_update(gpu.context(), gpu.kernels(), &g, &b, rows, 0.7, false).unwrap();
         let mut db = vec![0.0; cols];
         ops::column_sum(&g, rows, cols, &mut db);
+        // MODE 1 stores the column sum itself, for the optimizer step.
+        let stored =
+            harness::bias_update(gpu.context(), gpu.kernels(), &g, &b, rows, 0.7, true).unwrap();
+        assert_close(
+            &format!("bias gradient {rows}×{cols}"),
+            &stored,
+            &db,
+            2e-5 * (rows as f32).sqrt(),
+        );
         let mut want = b.clone();
         ops::sgd_update(&mut want, &db, 0.7, 0.0, 0.0);
         assert_close(
@@ -291,5 +304,130 @@ fn bias_update_matches_cpu_column_sum_and_update() {
             &want,
             2e-5 * (rows as f32).sqrt(),
         );
+    }
+}
+
+/// A seeded permutation of 0..n (the epoch order of a shuffled run).
+fn permutation(n: usize, seed: u64) -> Vec<u32> {
+    fashion_nn::train::epoch_order(n, seed, 1)
+}
+
+#[test]
+fn standardize_gathers_the_shuffled_images_like_the_cpu() {
+    let gpu = vulkan();
+    for (count, d, offset, rows) in [(5, 3, 1, 3), (301, 784, 100, 77), (1001, 63, 937, 64)] {
+        let pixels: Vec<u8> = (0..count * d).map(|i| (i * 53 % 251) as u8).collect();
+        let stats = Standardizer {
+            mean: uniform(d, 50.0, 3).iter().map(|v| v + 100.0).collect(),
+            inv_std: uniform(d, 0.01, 4).iter().map(|v| v.abs() + 0.004).collect(),
+        };
+        let order = permutation(count, 9);
+        let got = harness::standardize(
+            gpu.context(),
+            gpu.kernels(),
+            &pixels,
+            &stats.mean,
+            &stats.inv_std,
+            Some(&order),
+            offset,
+            rows,
+        )
+        .unwrap();
+        // The CPU backend's gather: the images at positions offset.. of the order.
+        let gathered: Vec<u8> = order[offset..offset + rows]
+            .iter()
+            .flat_map(|&i| pixels[i as usize * d..(i as usize + 1) * d].to_vec())
+            .collect();
+        let mut want = vec![0.0; rows * d];
+        ops::standardize(&gathered, &stats, rows, &mut want);
+        assert_close(&format!("shuffled standardize {rows}×{d}"), &got, &want, 1e-6);
+    }
+}
+
+#[test]
+fn softmax_cross_entropy_reads_the_labels_of_the_shuffled_images() {
+    let gpu = vulkan();
+    let (n, rows, classes, offset) = (257, 50, 10, 200);
+    let labels: Vec<u8> = (0..n).map(|i| (i * 7 % classes) as u8).collect();
+    let labels32: Vec<u32> = labels.iter().map(|&y| y as u32).collect();
+    let order = permutation(n, 4);
+    let z2 = uniform(rows * classes, 3.0, 5);
+    let out = harness::softmax_cross_entropy(
+        gpu.context(),
+        gpu.kernels(),
+        &z2,
+        &labels32,
+        Some(&order),
+        offset,
+        rows,
+        classes,
+    )
+    .unwrap();
+    let shuffled: Vec<u8> = order[offset..offset + rows]
+        .iter()
+        .map(|&i| labels[i as usize])
+        .collect();
+    let (mut g2, mut loss, mut pred) =
+        (vec![0.0; rows * classes], vec![0.0; rows], vec![0u8; rows]);
+    ops::softmax_cross_entropy(
+        &z2,
+        &shuffled,
+        rows,
+        classes,
+        1.0 / rows as f32,
+        &mut g2,
+        &mut loss,
+        &mut pred,
+    );
+    assert_close("shuffled softmax G2", &out.g2, &g2, 1e-5);
+    // Loss and prediction land at the epoch position.
+    assert_close("shuffled softmax loss", &out.loss[offset..offset + rows], &loss, 1e-5);
+}
+
+#[test]
+fn optimizer_step_matches_cpu_for_momentum_and_adam() {
+    let gpu = vulkan();
+    // 4 194 369 = 65 535 workgroups of 64 + 129: the grid-stride loop's second lap.
+    for len in [1, 7, 993, 100_352, 4_194_369] {
+        for (optimizer, t) in [(Optimizer::MOMENTUM, 1), (Optimizer::ADAM, 1), (Optimizer::ADAM, 250)] {
+            for decay in [true, false] {
+                let theta = uniform(len, 1.0, 20);
+                let grad = uniform(len, 0.1, 21);
+                let m0 = uniform(len, 0.05, 22);
+                let v0: Vec<f32> = uniform(len, 0.01, 23).iter().map(|v| v.abs()).collect();
+                let hyper = Hyper {
+                    lr: 0.01,
+                    l1: 1e-3,
+                    l2: 1e-2,
+                    batch_size: 1,
+                    optimizer,
+                };
+                let mut rule = ops::Rule::for_step(&hyper, t);
+                if !decay {
+                    rule = rule.unregularized();
+                }
+                let got = harness::optimizer_step(
+                    gpu.context(),
+                    gpu.kernels(),
+                    &rule,
+                    &theta,
+                    &grad,
+                    &m0,
+                    &v0,
+                    decay,
+                )
+                .unwrap();
+                let (mut want, mut m, mut v) = (theta.clone(), m0.clone(), v0.clone());
+                ops::optimizer_update(&mut want, &grad, &mut m, &mut v, &rule);
+                let what = format!("{} t {t} decay {decay} len {len}", optimizer.name());
+                assert_close(&format!("{what} θ"), &got.theta, &want, 1e-5);
+                assert_close(&format!("{what} m"), &got.m, &m, 1e-5);
+                if let Optimizer::Adam { .. } = optimizer {
+                    assert_close(&format!("{what} v"), &got.v, &v, 1e-5);
+                }
+                // The step moved θ, so the comparison means something.
+                assert!(want.iter().zip(&theta).any(|(a, b)| a != b), "{what}: no step");
+            }
+        }
     }
 }
