@@ -4,8 +4,9 @@
 
 use fashion_nn::backend::cpu::{ops, CpuBackend};
 use fashion_nn::backend::{Backend, Split};
-use fashion_nn::data::{Dataset, Standardizer};
-use fashion_nn::model::{Hyper, Params, Shape};
+use fashion_nn::data::{split_validation, Dataset, Standardizer};
+use fashion_nn::model::{Hyper, Optimizer, Params, Shape};
+use fashion_nn::train::epoch_order;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -92,6 +93,7 @@ fn loss_and_gradient_matches_central_finite_differences() {
         l1: 1e-3,
         l2: 1e-2,
         batch_size: b,
+        optimizer: Optimizer::Sgd,
     };
     let (_, mut grad) = ops::loss_and_gradient(&params, &x, &y, &hyper);
 
@@ -142,6 +144,7 @@ fn loss_and_gradient_loss_is_mean_cross_entropy_plus_regularization() {
         l1: 0.01,
         l2: 0.1,
         batch_size: 4,
+        optimizer: Optimizer::Sgd,
     };
     let (loss, _) = ops::loss_and_gradient(&params, &x, &y, &hyper);
     // The same loss from the f32 ops.
@@ -540,6 +543,7 @@ fn train_epoch_learns_a_separable_dataset() {
         l1: 0.0,
         l2: 1e-4,
         batch_size: 32,
+        optimizer: Optimizer::Sgd,
     };
     let first = cpu.train_epoch(&hyper).unwrap();
     let mut last = first;
@@ -585,6 +589,7 @@ fn train_epoch_equals_the_ops_step_by_step_with_a_partial_last_batch() {
         l1: 0.01,
         l2: 0.05,
         batch_size: batch,
+        optimizer: Optimizer::Sgd,
     };
 
     let mut cpu = CpuBackend::new(Some(2)).unwrap();
@@ -651,6 +656,7 @@ fn train_epoch_gives_the_same_result_on_1_2_and_3_threads() {
         l1: 1e-3,
         l2: 1e-2,
         batch_size: 10,
+        optimizer: Optimizer::Sgd,
     };
     let run = |threads: usize| {
         let mut cpu = CpuBackend::new(Some(threads)).unwrap();
@@ -703,6 +709,7 @@ fn train_epoch_before_upload_says_to_upload() {
         l1: 0.0,
         l2: 0.0,
         batch_size: 2,
+        optimizer: Optimizer::Sgd,
     };
     let message = error_text(cpu.train_epoch(&hyper));
     assert!(
@@ -722,6 +729,7 @@ fn train_epoch_before_set_params_says_to_set_params() {
         l1: 0.0,
         l2: 0.0,
         batch_size: 2,
+        optimizer: Optimizer::Sgd,
     };
     let message = error_text(cpu.train_epoch(&hyper));
     assert!(message.contains("set_params"), "{message}");
@@ -757,6 +765,7 @@ fn shape_mismatches_are_errors_naming_both_sizes() {
         l1: 0.0,
         l2: 0.0,
         batch_size: 2,
+        optimizer: Optimizer::Sgd,
     };
     let wrong_d = Shape {
         inputs: 8,
@@ -817,4 +826,147 @@ fn zero_threads_is_an_error_and_info_names_the_cpu() {
     let info = CpuBackend::new(Some(2)).unwrap().info();
     assert_eq!(info.backend, "cpu");
     assert!(info.adapter.ends_with("(2 threads)"), "{}", info.adapter);
+}
+
+// ---------------------------------------------------------------- (f) better training
+
+#[test]
+fn optimizer_update_follows_the_momentum_and_adam_formulas() {
+    let theta0 = [0.5f32, -0.25, 0.0, 2.0];
+    let grad = [0.1f32, -0.3, 0.2, 0.0];
+    let (lr, l1, l2) = (0.1f32, 0.01f32, 0.02f32);
+    let sign = |t: f32| if t > 0.0 { 1.0 } else if t < 0.0 { -1.0 } else { 0.0 };
+    for t in [1u64, 2, 40] {
+        for optimizer in [Optimizer::MOMENTUM, Optimizer::ADAM] {
+            let hyper = Hyper {
+                lr,
+                l1,
+                l2,
+                batch_size: 1,
+                optimizer,
+            };
+            let rule = ops::Rule::for_step(&hyper, t);
+            let (mut theta, mut m, mut v) = (theta0, [0.01f32; 4], [0.002f32; 4]);
+            ops::optimizer_update(&mut theta, &grad, &mut m, &mut v, &rule);
+            for i in 0..4 {
+                // The formula in f64.
+                let th = theta0[i] as f64;
+                let g = grad[i] as f64 + l1 as f64 * sign(theta0[i]) + l2 as f64 * th;
+                let (want, want_m) = match optimizer {
+                    Optimizer::Momentum { beta } => {
+                        let m = beta as f64 * 0.01 + g;
+                        (th - lr as f64 * m, m)
+                    }
+                    Optimizer::Adam { beta1, beta2, eps } => {
+                        let (b1, b2) = (beta1 as f64, beta2 as f64);
+                        let m = b1 * 0.01 + (1.0 - b1) * g;
+                        let v = b2 * 0.002 + (1.0 - b2) * g * g;
+                        let mh = m / (1.0 - b1.powi(t as i32));
+                        let vh = v / (1.0 - b2.powi(t as i32));
+                        (th - lr as f64 * mh / (vh.sqrt() + eps as f64), m)
+                    }
+                    Optimizer::Sgd => unreachable!(),
+                };
+                assert!(
+                    (theta[i] as f64 - want).abs() < 1e-6,
+                    "{} t {t} θ[{i}]: {} vs {want}",
+                    optimizer.name(),
+                    theta[i]
+                );
+                assert!((m[i] as f64 - want_m).abs() < 1e-7);
+            }
+        }
+    }
+}
+
+#[test]
+fn epoch_orders_are_seeded_permutations_that_differ_by_epoch() {
+    let a = epoch_order(1000, 42, 1);
+    let mut sorted = a.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, (0..1000).collect::<Vec<u32>>(), "not a permutation");
+    assert_eq!(a, epoch_order(1000, 42, 1), "not reproducible");
+    assert_ne!(a, epoch_order(1000, 42, 2), "same order in two epochs");
+    assert_ne!(a, epoch_order(1000, 43, 1), "same order for two seeds");
+    assert_ne!(a, (0..1000).collect::<Vec<u32>>(), "not shuffled");
+}
+
+#[test]
+fn a_shuffled_epoch_equals_an_ordered_epoch_over_the_shuffled_set() {
+    let data = separable(53, 4, 3, 31);
+    let stats = stats_of(&data);
+    let shape = Shape {
+        inputs: 16,
+        hidden: 5,
+        classes: 3,
+    };
+    let start = Params::init(shape, 0.3, 2);
+    let hyper = Hyper {
+        lr: 0.01,
+        l1: 1e-3,
+        l2: 1e-3,
+        batch_size: 10,
+        optimizer: Optimizer::ADAM,
+    };
+    let order = epoch_order(53, 7, 3);
+    let mut shuffled_backend = CpuBackend::new(Some(2)).unwrap();
+    shuffled_backend.upload(Split::Train, &data, &stats).unwrap();
+    shuffled_backend.set_params(&start).unwrap();
+    shuffled_backend.set_order(Some(&order)).unwrap();
+    let a = shuffled_backend.train_epoch(&hyper).unwrap();
+
+    let d = 16;
+    let permuted = Dataset {
+        pixels: order
+            .iter()
+            .flat_map(|&i| data.pixels[i as usize * d..(i as usize + 1) * d].to_vec())
+            .collect(),
+        labels: order.iter().map(|&i| data.labels[i as usize]).collect(),
+        ..data.clone()
+    };
+    let mut ordered_backend = CpuBackend::new(Some(2)).unwrap();
+    ordered_backend.upload(Split::Train, &permuted, &stats).unwrap();
+    ordered_backend.set_params(&start).unwrap();
+    let b = ordered_backend.train_epoch(&hyper).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(shuffled_backend.params().unwrap(), ordered_backend.params().unwrap());
+}
+
+#[test]
+fn a_bad_epoch_order_is_refused() {
+    let data = separable(5, 2, 2, 1);
+    let mut cpu = CpuBackend::new(Some(1)).unwrap();
+    cpu.upload(Split::Train, &data, &stats_of(&data)).unwrap();
+    let message = format!("{:#}", cpu.set_order(Some(&[0, 1, 2, 2, 4])).unwrap_err());
+    assert!(message.contains("not a permutation"), "{message}");
+    let message = format!("{:#}", cpu.set_order(Some(&[0, 1])).unwrap_err());
+    assert!(message.contains("has 2 entries but the training set has 5"), "{message}");
+}
+
+#[test]
+fn validation_split_is_seeded_disjoint_and_complete() {
+    let data = separable(200, 3, 4, 5);
+    let (train, validation) = split_validation(&data, 0.25, 9).unwrap();
+    assert_eq!((train.count, validation.count), (150, 50));
+    assert_eq!(train.pixels.len(), 150 * 9);
+    let (again, _) = split_validation(&data, 0.25, 9).unwrap();
+    assert_eq!(train, again, "not reproducible");
+    let (other, _) = split_validation(&data, 0.25, 10).unwrap();
+    assert_ne!(train, other, "the seed does not matter");
+    // Every image lands in exactly one of the two.
+    let mut images: Vec<&[u8]> = (0..data.count).map(|i| data.image(i)).collect();
+    let mut split: Vec<&[u8]> = (0..150)
+        .map(|i| train.image(i))
+        .chain((0..50).map(|i| validation.image(i)))
+        .collect();
+    images.sort();
+    split.sort();
+    assert_eq!(images, split);
+    for bad in [0.0, 1.0, -0.5, f64::NAN] {
+        let message = format!("{:#}", split_validation(&data, bad, 1).unwrap_err());
+        assert!(message.contains("between 0 and 1"), "{bad}: {message}");
+    }
+    let tiny = separable(1, 3, 2, 5);
+    let message = format!("{:#}", split_validation(&tiny, 0.5, 1).unwrap_err());
+    assert!(message.contains("leaves none to train on"), "{message}");
 }
