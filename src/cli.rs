@@ -489,7 +489,11 @@ fn check_writable(path: &std::path::Path, flag: &str) -> Result<()> {
     }
     let probe = dir.join(format!(".fashion-nn-write-test-{}", std::process::id()));
     std::fs::write(&probe, b"").with_context(|| {
-        format!("{flag} {}: cannot write in {}", path.display(), dir.display())
+        format!(
+            "{flag} {}: cannot write in {}",
+            path.display(),
+            dir.display()
+        )
     })?;
     let _ = std::fs::remove_file(&probe);
     Ok(())
@@ -759,7 +763,9 @@ fn run_train(args: &TrainArgs) -> Result<()> {
             "resuming after epoch {} batch {} from {}",
             c.epochs_done,
             c.batches_done,
-            args.resume.as_ref().map_or(String::new(), |p| p.display().to_string())
+            args.resume
+                .as_ref()
+                .map_or(String::new(), |p| p.display().to_string())
         ));
     }
 
@@ -840,9 +846,12 @@ fn run_train(args: &TrainArgs) -> Result<()> {
             last_finite,
         } => {
             save_checkpoint(&checkpoint_file, &last_finite, &labels)?;
+            let which = match last_finite.epochs_done {
+                0 => "the initial weights".to_string(),
+                e => format!("the weights after epoch {e}"),
+            };
             bail!(
-                "{message}\nthe weights after epoch {} (the last finite ones) are saved in {}",
-                last_finite.epochs_done,
+                "{message}\n{which} (the last finite ones) are saved in {}",
                 checkpoint_file.display()
             );
         }
@@ -905,7 +914,10 @@ fn settings(config: &TrainConfig, train_images: usize) -> Vec<(String, String)> 
     vec![
         ("epochs".into(), config.epochs.to_string()),
         ("batch_size".into(), config.hyper.batch_size.to_string()),
-        ("optimizer".into(), config.hyper.optimizer.name().to_string()),
+        (
+            "optimizer".into(),
+            config.hyper.optimizer.name().to_string(),
+        ),
         ("lr".into(), config.hyper.lr.to_string()),
         ("l1".into(), config.hyper.l1.to_string()),
         ("l2".into(), config.hyper.l2.to_string()),

@@ -178,6 +178,13 @@ fn adapters_lists_lavapipe() {
 #[test]
 fn divergence_stops_with_the_epoch_and_advice_on_both_backends() {
     for backend in ["cpu", "vulkan"] {
+        let checkpoint = std::env::temp_dir()
+            .join(format!(
+                "fashion-nn-diverged-{}-{backend}.safetensors",
+                std::process::id()
+            ))
+            .display()
+            .to_string();
         assert_fails(
             &[
                 "--backend",
@@ -190,10 +197,20 @@ fn divergence_stops_with_the_epoch_and_advice_on_both_backends() {
                 "3",
                 "--hidden",
                 "8",
+                "--checkpoint",
+                &checkpoint,
             ],
             1,
-            &["training diverged in epoch 1", "NaN", "lower --lr"],
+            &[
+                "training diverged in epoch 1",
+                "NaN",
+                "lower --lr",
+                "the initial weights (the last finite ones) are saved in",
+            ],
         );
+        let saved = fashion_nn::model::load(std::path::Path::new(&checkpoint)).unwrap();
+        assert!(saved.params.w1.iter().all(|w| w.is_finite()));
+        std::fs::remove_file(&checkpoint).unwrap();
     }
 }
 

@@ -835,7 +835,15 @@ fn optimizer_update_follows_the_momentum_and_adam_formulas() {
     let theta0 = [0.5f32, -0.25, 0.0, 2.0];
     let grad = [0.1f32, -0.3, 0.2, 0.0];
     let (lr, l1, l2) = (0.1f32, 0.01f32, 0.02f32);
-    let sign = |t: f32| if t > 0.0 { 1.0 } else if t < 0.0 { -1.0 } else { 0.0 };
+    let sign = |t: f32| {
+        if t > 0.0 {
+            1.0
+        } else if t < 0.0 {
+            -1.0
+        } else {
+            0.0
+        }
+    };
     for t in [1u64, 2, 40] {
         for optimizer in [Optimizer::MOMENTUM, Optimizer::ADAM] {
             let hyper = Hyper {
@@ -910,7 +918,9 @@ fn a_shuffled_epoch_equals_an_ordered_epoch_over_the_shuffled_set() {
     };
     let order = epoch_order(53, 7, 3);
     let mut shuffled_backend = CpuBackend::new(Some(2)).unwrap();
-    shuffled_backend.upload(Split::Train, &data, &stats).unwrap();
+    shuffled_backend
+        .upload(Split::Train, &data, &stats)
+        .unwrap();
     shuffled_backend.set_params(&start).unwrap();
     shuffled_backend.set_order(Some(&order)).unwrap();
     let a = shuffled_backend.train_epoch(&hyper).unwrap();
@@ -925,11 +935,16 @@ fn a_shuffled_epoch_equals_an_ordered_epoch_over_the_shuffled_set() {
         ..data.clone()
     };
     let mut ordered_backend = CpuBackend::new(Some(2)).unwrap();
-    ordered_backend.upload(Split::Train, &permuted, &stats).unwrap();
+    ordered_backend
+        .upload(Split::Train, &permuted, &stats)
+        .unwrap();
     ordered_backend.set_params(&start).unwrap();
     let b = ordered_backend.train_epoch(&hyper).unwrap();
     assert_eq!(a, b);
-    assert_eq!(shuffled_backend.params().unwrap(), ordered_backend.params().unwrap());
+    assert_eq!(
+        shuffled_backend.params().unwrap(),
+        ordered_backend.params().unwrap()
+    );
 }
 
 #[test]
@@ -940,7 +955,10 @@ fn a_bad_epoch_order_is_refused() {
     let message = format!("{:#}", cpu.set_order(Some(&[0, 1, 2, 2, 4])).unwrap_err());
     assert!(message.contains("not a permutation"), "{message}");
     let message = format!("{:#}", cpu.set_order(Some(&[0, 1])).unwrap_err());
-    assert!(message.contains("has 2 entries but the training set has 5"), "{message}");
+    assert!(
+        message.contains("has 2 entries but the training set has 5"),
+        "{message}"
+    );
 }
 
 #[test]

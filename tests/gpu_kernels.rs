@@ -319,7 +319,10 @@ fn standardize_gathers_the_shuffled_images_like_the_cpu() {
         let pixels: Vec<u8> = (0..count * d).map(|i| (i * 53 % 251) as u8).collect();
         let stats = Standardizer {
             mean: uniform(d, 50.0, 3).iter().map(|v| v + 100.0).collect(),
-            inv_std: uniform(d, 0.01, 4).iter().map(|v| v.abs() + 0.004).collect(),
+            inv_std: uniform(d, 0.01, 4)
+                .iter()
+                .map(|v| v.abs() + 0.004)
+                .collect(),
         };
         let order = permutation(count, 9);
         let got = harness::standardize(
@@ -340,7 +343,12 @@ fn standardize_gathers_the_shuffled_images_like_the_cpu() {
             .collect();
         let mut want = vec![0.0; rows * d];
         ops::standardize(&gathered, &stats, rows, &mut want);
-        assert_close(&format!("shuffled standardize {rows}×{d}"), &got, &want, 1e-6);
+        assert_close(
+            &format!("shuffled standardize {rows}×{d}"),
+            &got,
+            &want,
+            1e-6,
+        );
     }
 }
 
@@ -381,7 +389,12 @@ fn softmax_cross_entropy_reads_the_labels_of_the_shuffled_images() {
     );
     assert_close("shuffled softmax G2", &out.g2, &g2, 1e-5);
     // Loss and prediction land at the epoch position.
-    assert_close("shuffled softmax loss", &out.loss[offset..offset + rows], &loss, 1e-5);
+    assert_close(
+        "shuffled softmax loss",
+        &out.loss[offset..offset + rows],
+        &loss,
+        1e-5,
+    );
 }
 
 #[test]
@@ -389,7 +402,11 @@ fn optimizer_step_matches_cpu_for_momentum_and_adam() {
     let gpu = vulkan();
     // 4 194 369 = 65 535 workgroups of 64 + 129: the grid-stride loop's second lap.
     for len in [1, 7, 993, 100_352, 4_194_369] {
-        for (optimizer, t) in [(Optimizer::MOMENTUM, 1), (Optimizer::ADAM, 1), (Optimizer::ADAM, 250)] {
+        for (optimizer, t) in [
+            (Optimizer::MOMENTUM, 1),
+            (Optimizer::ADAM, 1),
+            (Optimizer::ADAM, 250),
+        ] {
             for decay in [true, false] {
                 let theta = uniform(len, 1.0, 20);
                 let grad = uniform(len, 0.1, 21);
@@ -426,7 +443,10 @@ fn optimizer_step_matches_cpu_for_momentum_and_adam() {
                     assert_close(&format!("{what} v"), &got.v, &v, 1e-5);
                 }
                 // The step moved θ, so the comparison means something.
-                assert!(want.iter().zip(&theta).any(|(a, b)| a != b), "{what}: no step");
+                assert!(
+                    want.iter().zip(&theta).any(|(a, b)| a != b),
+                    "{what}: no step"
+                );
             }
         }
     }

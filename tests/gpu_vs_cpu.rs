@@ -6,8 +6,8 @@ mod common;
 use common::vulkan;
 use fashion_nn::backend::cpu::CpuBackend;
 use fashion_nn::backend::{Backend, Split};
-use fashion_nn::data::{load_fashion_mnist, Dataset, Standardizer, SYSTEM_DATA_DIR};
 use fashion_nn::data::split_validation;
+use fashion_nn::data::{load_fashion_mnist, Dataset, Standardizer, SYSTEM_DATA_DIR};
 use fashion_nn::model::{Hyper, Optimizer, Params, Shape};
 use fashion_nn::train::{run, train, Control, Outcome, Sets, TrainConfig, TrainReport};
 
@@ -211,7 +211,11 @@ fn shuffled_momentum_and_adam_runs_match_between_gpu_and_cpu() {
         }
         assert_eq!(cpu.best.map(|b| b.0), gpu.best.map(|b| b.0));
         let diff = cpu.params.max_relative_difference(&gpu.params);
-        assert!(diff < 1e-3, "{}: weights differ by {diff}", optimizer.name());
+        assert!(
+            diff < 1e-3,
+            "{}: weights differ by {diff}",
+            optimizer.name()
+        );
         let (sc, sg) = (
             cpu.checkpoint.optimizer.as_ref().unwrap(),
             gpu.checkpoint.optimizer.as_ref().unwrap(),
@@ -219,6 +223,10 @@ fn shuffled_momentum_and_adam_runs_match_between_gpu_and_cpu() {
         assert_eq!(sc.step, sg.step);
         assert_eq!(sc.step, 3 * 1081usize.div_ceil(64) as u64);
         let diff = sc.m.max_relative_difference(&sg.m);
-        assert!(diff < 1e-3, "{}: first moments differ by {diff}", optimizer.name());
+        assert!(
+            diff < 1e-3,
+            "{}: first moments differ by {diff}",
+            optimizer.name()
+        );
     }
 }

@@ -176,7 +176,10 @@ fn check_resume(make: &dyn Fn() -> Box<dyn Backend>, optimizer: Optimizer, calls
     };
     save_checkpoint(&file, &checkpoint, &labels).unwrap();
     let (loaded, _) = load_checkpoint(&file).unwrap();
-    assert_eq!(loaded, checkpoint, "the checkpoint file does not round-trip");
+    assert_eq!(
+        loaded, checkpoint,
+        "the checkpoint file does not round-trip"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 
     let resumed = finished_params(go(make().as_mut(), &data, &config, Some(loaded), None));

@@ -65,7 +65,11 @@ pub fn save(path: &Path, model: &SavedModel) -> Result<()> {
 /// Writes `model`, and a run's `state` when given (a checkpoint), to `path`
 /// atomically: a temporary file in the same folder, synced, then renamed
 /// over `path`, so a crash leaves the previous file whole.
-pub fn save_with_state(path: &Path, model: &SavedModel, state: Option<&TrainingState>) -> Result<()> {
+pub fn save_with_state(
+    path: &Path,
+    model: &SavedModel,
+    state: Option<&TrainingState>,
+) -> Result<()> {
     let s = model.params.shape;
     let std: Vec<f32> = model.stats.inv_std.iter().map(|v| 1.0 / v).collect();
     let mut tensors: Vec<(&str, TensorView)> = vec![
@@ -295,10 +299,18 @@ pub fn load_state(path: &Path) -> Result<Option<TrainingState>> {
     let model = load(path)?;
     let bytes =
         std::fs::read(path).with_context(|| format!("reading the model {}", path.display()))?;
-    let st = SafeTensors::deserialize(&bytes)
-        .with_context(|| format!("{} is not a safetensors file (or is damaged)", path.display()))?;
-    let (_, header) = SafeTensors::read_metadata(&bytes)
-        .with_context(|| format!("{} is not a safetensors file (or is damaged)", path.display()))?;
+    let st = SafeTensors::deserialize(&bytes).with_context(|| {
+        format!(
+            "{} is not a safetensors file (or is damaged)",
+            path.display()
+        )
+    })?;
+    let (_, header) = SafeTensors::read_metadata(&bytes).with_context(|| {
+        format!(
+            "{} is not a safetensors file (or is damaged)",
+            path.display()
+        )
+    })?;
     let meta = header.metadata().clone().unwrap_or_default();
     let number = |key: &str| -> Result<Option<u64>> {
         match meta.get(key) {

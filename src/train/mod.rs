@@ -5,8 +5,8 @@ mod checkpoint;
 mod metrics;
 mod shuffle;
 
-pub use metrics::{class_metrics, confusion_matrix, epoch_flops, median, ClassMetrics};
 pub use checkpoint::{checkpoint_path, load_checkpoint, save_checkpoint, ModelLabels};
+pub use metrics::{class_metrics, confusion_matrix, epoch_flops, median, ClassMetrics};
 pub use shuffle::epoch_order;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,7 +14,9 @@ use std::time::Instant;
 
 use anyhow::{bail, Result};
 
-use crate::backend::{batch_count, Backend, BackendInfo, BatchTally, EpochStats, Evaluation, Split};
+use crate::backend::{
+    batch_count, Backend, BackendInfo, BatchTally, EpochStats, Evaluation, Split,
+};
 use crate::data::{Dataset, Standardizer};
 use crate::model::{Hyper, OptimizerState, Params, Shape};
 

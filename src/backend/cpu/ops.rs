@@ -373,13 +373,31 @@ impl Rule {
 /// θ ← θ − lr·m; Adam m ← β1·m + (1−β1)·g, v ← β2·v + (1−β2)·g²,
 /// θ ← θ − lr·(m·c1)/(√(v·c2) + ε). `m` and `v` are unused by SGD (may be
 /// empty) and `v` by momentum.
-pub fn optimizer_update(theta: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32], rule: &Rule) {
-    assert_eq!(theta.len(), grad.len(), "optimizer_update: θ and dθ differ in length");
+pub fn optimizer_update(
+    theta: &mut [f32],
+    grad: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    rule: &Rule,
+) {
+    assert_eq!(
+        theta.len(),
+        grad.len(),
+        "optimizer_update: θ and dθ differ in length"
+    );
     if rule.optimizer.has_state() {
-        assert_eq!(theta.len(), m.len(), "optimizer_update: θ and m differ in length");
+        assert_eq!(
+            theta.len(),
+            m.len(),
+            "optimizer_update: θ and m differ in length"
+        );
     }
     if let Optimizer::Adam { .. } = rule.optimizer {
-        assert_eq!(theta.len(), v.len(), "optimizer_update: θ and v differ in length");
+        assert_eq!(
+            theta.len(),
+            v.len(),
+            "optimizer_update: θ and v differ in length"
+        );
     }
     optimizer_update_serial(theta, grad, m, v, rule);
 }

@@ -198,7 +198,13 @@ impl GpuBackend {
                 }),
                 timestamp_writes: None,
             });
-            for (j, &(_, batch_rows)) in plan.batches.iter().enumerate().take(batches.end).skip(batches.start) {
+            for (j, &(_, batch_rows)) in plan
+                .batches
+                .iter()
+                .enumerate()
+                .take(batches.end)
+                .skip(batches.start)
+            {
                 let slot = j as u32 * plan.slot_stride;
                 let g = &plan.by_rows[&batch_rows]; // invariant: built for every batch size
                 let r = batch_rows as u32;
@@ -238,9 +244,21 @@ impl GpuBackend {
                     (Some(grads), Some(opt)) => {
                         // dW2 = G2ᵀ·A1, db2 = Σᵢ G2[i], dW1 = G1ᵀ·X, db1 = Σᵢ G1[i]
                         dispatch_matmul(&mut pass, k, Epilogue::Store, &grads.dw2, &g.dims.dw2);
-                        dispatch(&mut pass, &k.bias_gradient, &grads.db2, &[], [c.div_ceil(64), 1]);
+                        dispatch(
+                            &mut pass,
+                            &k.bias_gradient,
+                            &grads.db2,
+                            &[],
+                            [c.div_ceil(64), 1],
+                        );
                         dispatch_matmul(&mut pass, k, Epilogue::Store, &grads.dw1, &g.dims.dw1);
-                        dispatch(&mut pass, &k.bias_gradient, &grads.db1, &[], [h.div_ceil(64), 1]);
+                        dispatch(
+                            &mut pass,
+                            &k.bias_gradient,
+                            &grads.db1,
+                            &[],
+                            [h.div_ceil(64), 1],
+                        );
                         // the rule's step on W1, b1, W2, b2 (optimizer_step.wgsl)
                         // invariant: a plan with an optimizer plan has its kernel.
                         let kernel = k.optimizer_step(opt.optimizer).expect("stateful rule"); // invariant
@@ -407,7 +425,9 @@ impl GpuBackend {
             ("W2", tensor(c * h, true)),
             ("b2", tensor(c, false)),
         ]
-        .map(|(name, t)| uniform_init(&self.ctx, &format!("{name} tensor"), bytemuck::bytes_of(&t)));
+        .map(|(name, t)| {
+            uniform_init(&self.ctx, &format!("{name} tensor"), bytemuck::bytes_of(&t))
+        });
         OptimizerBuffers {
             optimizer,
             grads: arrays("dθ"),

@@ -174,12 +174,7 @@ pub fn optimizer_groups(len: usize) -> u32 {
 }
 
 /// The corrections of batches `batches` when the first of them is step `t0 + 1`.
-pub fn correction_slots(
-    optimizer: Optimizer,
-    t0: u64,
-    count: usize,
-    slot_stride: u32,
-) -> Vec<u8> {
+pub fn correction_slots(optimizer: Optimizer, t0: u64, count: usize, slot_stride: u32) -> Vec<u8> {
     let mut bytes = vec![0u8; count.max(1) * slot_stride as usize];
     for j in 0..count {
         let [c1, c2] = optimizer.corrections(t0 + 1 + j as u64);

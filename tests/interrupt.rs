@@ -1,0 +1,298 @@
+//! Ctrl-C, resuming, and the flags of better training, through the binary.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use fashion_nn::model::load;
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_fashion-nn"));
+    c.env_remove("FASHION_MNIST_DIR");
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("the binary runs")
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("fashion-nn-interrupt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn signal(pid: u32, name: &str) {
+    let ok = Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{name} failed");
+}
+
+/// Starts `args`, waits for the line of epoch `epoch` on stdout, sends
+/// `signals` (one after another), and returns the output.
+fn interrupt_after_epoch(args: &[&str], epoch: usize, signals: &[&str]) -> (Option<i32>, String) {
+    let mut child = bin()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let marker = format!("epoch {epoch:>3}/");
+    loop {
+        match lines.next() {
+            Some(line) if line.as_ref().unwrap().starts_with(&marker) => break,
+            Some(_) => {}
+            None => panic!("the run ended before epoch {epoch}"),
+        }
+    }
+    for s in signals {
+        signal(child.id(), s);
+    }
+    // Drain stdout so the child never blocks on a full pipe.
+    for _ in lines {}
+    let out = child.wait_with_output().unwrap();
+    (out.status.code(), text(&out.stderr))
+}
+
+const SMALL: [&str; 12] = [
+    "--backend",
+    "vulkan",
+    "--train-limit",
+    "6000",
+    "--hidden",
+    "64",
+    "--optimizer",
+    "adam",
+    "--shuffle",
+    "--seed",
+    "3",
+    "--l2",
+];
+
+fn small(extra: &[&str]) -> Vec<String> {
+    SMALL
+        .iter()
+        .chain(&["1e-4"])
+        .chain(extra)
+        .map(|s| s.to_string())
+        .collect()
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+#[test]
+fn ctrl_c_writes_a_checkpoint_and_resuming_ends_with_the_uninterrupted_weights() {
+    let whole = temp("whole.safetensors");
+    let resumed = temp("resumed.safetensors");
+    let checkpoint = temp("run.checkpoint.safetensors");
+    let whole_s = whole.display().to_string();
+    let resumed_s = resumed.display().to_string();
+    let checkpoint_s = checkpoint.display().to_string();
+
+    let out = run(&strs(&small(&["--epochs", "4", "--save", &whole_s])));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let args = small(&["--epochs", "4", "--save", &resumed_s]);
+    let (code, stderr) = interrupt_after_epoch(&strs(&args), 1, &["INT"]);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "checkpoint written to {}",
+            temp("resumed.checkpoint.safetensors").display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("resume with: "), "{stderr}");
+    assert!(stderr.contains("--resume"), "{stderr}");
+    assert!(
+        !resumed.exists(),
+        "an interrupted run wrote its --save file"
+    );
+    std::fs::rename(temp("resumed.checkpoint.safetensors"), &checkpoint).unwrap();
+
+    let out = run(&strs(&small(&[
+        "--epochs",
+        "4",
+        "--save",
+        &resumed_s,
+        "--resume",
+        &checkpoint_s,
+    ])));
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(stdout.contains("resuming after epoch 1 batch"), "{stdout}");
+    let (a, b) = (load(&whole).unwrap(), load(&resumed).unwrap());
+    let diff = a.params.max_relative_difference(&b.params);
+    assert!(diff < 1e-6, "resumed weights differ by {diff}");
+}
+
+#[test]
+fn a_second_ctrl_c_exits_at_once_and_leaves_the_last_checkpoint_whole() {
+    let checkpoint = temp("twice.safetensors");
+    let checkpoint_s = checkpoint.display().to_string();
+    // A first interrupted run leaves a checkpoint.
+    let args = small(&["--epochs", "50", "--checkpoint", &checkpoint_s]);
+    let (code, stderr) = interrupt_after_epoch(&strs(&args), 1, &["INT"]);
+    assert_eq!(code, Some(130), "{stderr}");
+    let before = std::fs::read(&checkpoint).unwrap();
+    // The resumed run gets two signals in a row (SIGTERM, then SIGINT).
+    let args = small(&[
+        "--epochs",
+        "50",
+        "--checkpoint",
+        &checkpoint_s,
+        "--resume",
+        &checkpoint_s,
+    ]);
+    let (code, stderr) = interrupt_after_epoch(&strs(&args), 3, &["TERM", "INT"]);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stderr.contains("second interrupt: exiting now"), "{stderr}");
+    // Either the old checkpoint or a complete new one, never a torn file.
+    let after = std::fs::read(&checkpoint).unwrap();
+    assert!(after == before || load(Path::new(&checkpoint)).is_ok());
+    load(&checkpoint).expect("the checkpoint stays loadable");
+}
+
+fn assert_fails(args: &[&str], code: i32, needles: &[&str]) {
+    let out = run(args);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    for n in needles {
+        assert!(stderr.contains(n), "{args:?}: stderr lacks {n:?}: {stderr}");
+    }
+}
+
+#[test]
+fn bad_training_flags_name_the_flag_and_what_to_give() {
+    assert_fails(
+        &["--val-split", "1.5"],
+        2,
+        &["--val-split", "between 0 and 1"],
+    );
+    assert_fails(&["--val-split", "x"], 2, &["--val-split", "not a number"]);
+    assert_fails(
+        &["--optimizer", "rmsprop"],
+        2,
+        &["invalid value 'rmsprop'", "sgd", "momentum", "adam"],
+    );
+    assert_fails(
+        &[
+            "--backend",
+            "cpu",
+            "--resume",
+            "/nonexistent/model.safetensors",
+        ],
+        1,
+        &["--resume /nonexistent/model.safetensors: no such file"],
+    );
+    assert_fails(
+        &[
+            "--backend",
+            "cpu",
+            "--checkpoint",
+            "/nonexistent/dir/c.safetensors",
+        ],
+        1,
+        &[
+            "--checkpoint /nonexistent/dir/c.safetensors",
+            "does not exist",
+        ],
+    );
+    let not_a_model = temp("not-a-model.safetensors");
+    std::fs::write(&not_a_model, b"hello").unwrap();
+    assert_fails(
+        &[
+            "--backend",
+            "cpu",
+            "--resume",
+            &not_a_model.display().to_string(),
+        ],
+        1,
+        &["is not a safetensors file"],
+    );
+}
+
+#[test]
+fn resuming_a_finished_run_or_another_shape_is_refused() {
+    let model = temp("finished.safetensors");
+    let model_s = model.display().to_string();
+    let base = ["--backend", "cpu", "--train-limit", "500", "--hidden", "8"];
+    let out = run(&[&base[..], &["--epochs", "2", "--save", &model_s]].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_fails(
+        &[&base[..], &["--epochs", "2", "--resume", &model_s]].concat(),
+        1,
+        &["already finished 2 epochs", "--epochs larger"],
+    );
+    assert_fails(
+        &[
+            "--backend",
+            "cpu",
+            "--train-limit",
+            "500",
+            "--hidden",
+            "9",
+            "--epochs",
+            "3",
+            "--resume",
+            &model_s,
+        ],
+        1,
+        &["784 → 8 → 10", "784 → 9 → 10", "same --hidden"],
+    );
+    // Training on from a finished run: two more epochs.
+    let out = run(&[&base[..], &["--epochs", "4", "--resume", &model_s]].concat());
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains("resuming after epoch 2 batch 0"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("epoch   3/4") && stdout.contains("epoch   4/4"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn validation_split_keeps_the_best_epoch_and_reports_it() {
+    let out = run(&[
+        "--backend",
+        "cpu",
+        "--train-limit",
+        "2000",
+        "--hidden",
+        "16",
+        "--epochs",
+        "3",
+        "--val-split",
+        "0.2",
+        "--optimizer",
+        "momentum",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let accuracies = json["validation_accuracy"].as_array().unwrap();
+    assert_eq!(accuracies.len(), 3);
+    let best = json["best_epoch"].as_u64().unwrap() as usize;
+    let max = accuracies
+        .iter()
+        .map(|a| a.as_f64().unwrap())
+        .fold(0.0, f64::max);
+    assert_eq!(accuracies[best - 1].as_f64().unwrap(), max);
+    assert_eq!(json["optimizer"], "momentum");
+    assert!(text(&out.stderr).contains("1600 training, 400 validation"));
+}
