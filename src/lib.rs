@@ -12,4 +12,5 @@ pub mod bench;
 pub mod cli;
 pub mod data;
 pub mod model;
+pub mod report;
 pub mod train;

@@ -30,8 +30,11 @@ pub struct EpochReport {
     /// 1-based.
     pub epoch: usize,
     pub stats: EpochStats,
-    /// Wall time of the epoch, the device's work included.
+    /// Wall time of the epoch, the device's work included (not the test
+    /// evaluation).
     pub seconds: f64,
+    /// Test-set loss and accuracy after the epoch (for the learning curve).
+    pub test: EpochStats,
 }
 
 /// The outcome of a training run.
@@ -92,11 +95,7 @@ pub fn train(
     for epoch in 1..=config.epochs {
         let t = Instant::now();
         let stats = backend.train_epoch(&config.hyper)?;
-        let report = EpochReport {
-            epoch,
-            stats,
-            seconds: t.elapsed().as_secs_f64(),
-        };
+        let seconds = t.elapsed().as_secs_f64();
         if !stats.loss.is_finite() {
             let last = epochs
                 .last()
@@ -112,6 +111,16 @@ pub fn train(
                 config.init_scale
             );
         }
+        let test = backend.evaluate(Split::Test)?;
+        let report = EpochReport {
+            epoch,
+            stats,
+            seconds,
+            test: EpochStats {
+                loss: test.loss,
+                accuracy: test.accuracy,
+            },
+        };
         on_epoch(&report);
         epochs.push(report);
     }
