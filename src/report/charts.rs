@@ -42,20 +42,29 @@ fn draw_learning_curve(
         .fold(100.0f64, f64::min);
     // Round the accuracy axis down to a multiple of 10 so the lines fill it.
     let acc_low = ((acc_min - 1.0) / 10.0).floor().clamp(0.0, 9.0) * 10.0;
+    // Empty room right of the last epoch holds the legend.
+    let x_max = n + 0.5 + 0.45 * n.max(2.0);
     let mut chart = ChartBuilder::on(root)
         .caption("Learning curve", (FONT, 22))
         .margin(14)
         .x_label_area_size(44)
         .y_label_area_size(64)
         .right_y_label_area_size(64)
-        .build_cartesian_2d(0.5f64..n + 0.5, 0.0f64..loss_max)?
-        .set_secondary_coord(0.5f64..n + 0.5, acc_low..100.0f64);
+        .build_cartesian_2d(0.5f64..x_max, 0.0f64..loss_max)?
+        .set_secondary_coord(0.5f64..x_max, acc_low..100.0f64);
     chart
         .configure_mesh()
         .x_desc("epoch")
         .y_desc("loss (cross-entropy)")
-        .x_labels(epochs.len().clamp(2, 12))
-        .x_label_formatter(&|x| format!("{}", x.round() as i64))
+        .x_labels((1.45 * n) as usize + 2)
+        .x_label_formatter(&|x| {
+            let epoch = x.round();
+            if (x - epoch).abs() < 1e-6 && epoch <= n {
+                format!("{epoch}")
+            } else {
+                String::new()
+            }
+        })
         .label_style((FONT, 14))
         .axis_desc_style((FONT, 15))
         .draw()?;
@@ -102,7 +111,7 @@ fn draw_learning_curve(
     )?;
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::MiddleRight)
+        .position(SeriesLabelPosition::UpperRight)
         .label_font((FONT, 14))
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
@@ -120,7 +129,7 @@ pub fn confusion_svg(confusion: &[Vec<usize>], class_names: &[String]) -> Result
     let (left, top) = (label_w + 30, 70);
     let size = (
         (left + cell * c as i32 + 30) as u32,
-        (top + cell * c as i32 + label_w + 20) as u32,
+        (top + cell * c as i32 + 110) as u32,
     );
     let mut svg = String::new();
     {
