@@ -129,6 +129,29 @@ fn bright_garment_on_black_is_not_inverted_and_fills_a_model_of_any_size() {
 }
 
 #[test]
+fn transparent_background_counts_as_white() {
+    // Fully transparent black around an opaque dark square: shown on white,
+    // the border is light, so the picture is inverted and the square found.
+    let dir = temp("alpha");
+    let path = dir.join("alpha.png");
+    image::RgbaImage::from_fn(40, 40, |x, y| {
+        if (10..30).contains(&x) && (10..30).contains(&y) {
+            image::Rgba([20, 20, 20, 255])
+        } else {
+            image::Rgba([0, 0, 0, 0])
+        }
+    })
+    .save(&path)
+    .unwrap();
+    let (gray, w, h) = read_picture(&path).unwrap();
+    assert_eq!((gray[0], gray[20 * 40 + 20]), (255, 20));
+    let p = prepare_picture(&gray, w, h, 28, 28).unwrap();
+    assert!(p.inverted);
+    assert_eq!(p.crop, (10, 10, 20, 20));
+    assert!(p.pixels.iter().all(|&v| v == 255), "the square fills 28x28");
+}
+
+#[test]
 fn blank_picture_is_an_error() {
     let flat = vec![200u8; 50 * 40];
     let e = prepare_picture(&flat, 50, 40, 28, 28).unwrap_err();
