@@ -12,7 +12,7 @@ use crate::backend::cpu::CpuBackend;
 use crate::backend::gpu::context::{list_adapters, Api};
 use crate::backend::gpu::GpuBackend;
 use crate::backend::{Backend, Split};
-use crate::data::{find_data_dir, load_fashion_mnist, split_validation, CLASS_NAMES};
+use crate::data::{find_data_dir, load_data, load_fashion_mnist, load_picture, split_validation};
 use crate::model::{
     ascii_art, folder_of, load, predict_proba, save_with_state, top_classes, Hyper, Optimizer,
     Preset, SavedModel, TrainingState,
@@ -48,7 +48,7 @@ pub enum Command {
     Bench(BenchArgs),
     /// Test accuracy, per-class precision/recall/F1 and the confusion matrix of a saved model.
     Eval(EvalArgs),
-    /// The top classes of one test image, with their probabilities.
+    /// The top classes of a test image or of PNG/JPEG pictures, with their probabilities.
     Predict(PredictArgs),
 }
 
@@ -58,14 +58,25 @@ pub struct PredictArgs {
     #[arg(long, value_name = "FILE")]
     pub model: PathBuf,
     /// Which test image (0-based).
-    #[arg(long, value_name = "N")]
-    pub index: usize,
+    #[arg(
+        long,
+        value_name = "N",
+        required_unless_present = "images",
+        conflicts_with = "images"
+    )]
+    pub index: Option<usize>,
+    /// PNG or JPEG pictures of garments, any size and colour.
+    #[arg(value_name = "IMAGE")]
+    pub images: Vec<PathBuf>,
     /// How many classes to list.
     #[arg(long, default_value_t = 3, value_parser = positive_usize)]
     pub top: usize,
     /// Folder with the IDX files (as for train).
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// A benchmark workload.
@@ -208,6 +219,14 @@ pub struct TrainArgs {
     /// ./fashion-nn-checkpoint.safetensors).
     #[arg(long, value_name = "FILE")]
     pub checkpoint: Option<PathBuf>,
+    /// Class names, one per line, line 1 naming label 0 (default: the data
+    /// folder's class_names.txt when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub labels: Option<PathBuf>,
+    /// Write the learning curve, confusion matrix, a grid of test images and
+    /// metrics.json into this folder (checked for writability before training).
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
 }
 
 /// `--optimizer`.
@@ -462,15 +481,6 @@ fn run_bench(args: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
-/// Fashion-MNIST's names for 10 classes, numbers otherwise.
-fn class_names(classes: usize) -> Vec<String> {
-    if classes == CLASS_NAMES.len() {
-        CLASS_NAMES.iter().map(|s| s.to_string()).collect()
-    } else {
-        (0..classes).map(|c| format!("class {c}")).collect()
-    }
-}
-
 /// Fails early, before a long run, when `path` cannot be written.
 fn check_writable(path: &std::path::Path, flag: &str) -> Result<()> {
     if path.is_dir() {
@@ -602,15 +612,106 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
     Ok(())
 }
 
+/// One class and its probability, for `predict --json`.
+#[derive(Serialize)]
+struct ClassProbability<'a> {
+    class: usize,
+    name: &'a str,
+    probability: f32,
+}
+
+/// The top `k` classes of `probabilities`, named by the model.
+fn ranked<'a>(model: &'a SavedModel, probabilities: &[f32], k: usize) -> Vec<ClassProbability<'a>> {
+    top_classes(probabilities, k)
+        .into_iter()
+        .map(|(class, probability)| ClassProbability {
+            class,
+            name: model.class_names.get(class).map_or("?", String::as_str),
+            probability,
+        })
+        .collect()
+}
+
+/// One picture's result, for `predict --json`.
+#[derive(Serialize)]
+struct PictureJson<'a> {
+    image: String,
+    width: usize,
+    height: usize,
+    inverted: bool,
+    top: Vec<ClassProbability<'a>>,
+}
+
+/// `predict IMAGE...`: every picture is read and prepared before anything is
+/// printed, so a bad file stops the command with nothing half done.
+fn run_predict_pictures(args: &PredictArgs, model: &SavedModel) -> Result<()> {
+    let pictures = args
+        .images
+        .iter()
+        .map(|path| load_picture(path, model.rows, model.cols))
+        .collect::<Result<Vec<_>>>()?;
+    let mut results = Vec::new();
+    for (path, picture) in args.images.iter().zip(&pictures) {
+        let probabilities = predict_proba(model, &picture.pixels);
+        let top = ranked(model, &probabilities, args.top);
+        if !args.json {
+            if !results.is_empty() {
+                println!();
+            }
+            let (x, y, w, h) = picture.crop;
+            println!("{}", ascii_art(&picture.pixels, picture.cols));
+            println!(
+                "{}: {}x{} picture{}, garment at ({x}, {y}) {w}x{h}, scaled into {}x{}",
+                path.display(),
+                picture.source.0,
+                picture.source.1,
+                if picture.inverted {
+                    ", inverted (light background)"
+                } else {
+                    ""
+                },
+                picture.cols,
+                picture.rows
+            );
+            for (rank, c) in top.iter().enumerate() {
+                println!(
+                    "{:>2}. {:<12} {:6.2}%",
+                    rank + 1,
+                    c.name,
+                    100.0 * c.probability
+                );
+            }
+        }
+        results.push(PictureJson {
+            image: path.display().to_string(),
+            width: picture.source.0,
+            height: picture.source.1,
+            inverted: picture.inverted,
+            top,
+        });
+    }
+    if args.json {
+        let out = serde_json::json!({
+            "model": args.model.display().to_string(),
+            "predictions": results,
+        });
+        println!("{out}");
+    }
+    Ok(())
+}
+
 fn run_predict(args: &PredictArgs) -> Result<()> {
     let model = load(&args.model)?;
+    let Some(index) = args.index else {
+        return run_predict_pictures(args, &model);
+    };
     let dir = find_data_dir(args.data.as_deref());
     let data = load_fashion_mnist(&dir)?;
     let test = &data.test;
-    if args.index >= test.count {
+    if index >= test.count {
         bail!(
             "--index {}: the test set of {} has {} images (0 to {})",
-            args.index,
+            index,
             dir.display(),
             test.count,
             test.count.saturating_sub(1)
@@ -627,8 +728,8 @@ fn run_predict(args: &PredictArgs) -> Result<()> {
             test.cols
         );
     }
-    let image = test.image(args.index);
-    let truth = test.labels[args.index] as usize;
+    let image = test.image(index);
+    let truth = test.labels[index] as usize;
     let name = |c: usize| {
         model
             .class_names
@@ -636,14 +737,25 @@ fn run_predict(args: &PredictArgs) -> Result<()> {
             .cloned()
             .unwrap_or_else(|| format!("class {c}"))
     };
+    let probabilities = predict_proba(&model, image);
+    if args.json {
+        let out = serde_json::json!({
+            "model": args.model.display().to_string(),
+            "index": index,
+            "true_class": truth,
+            "true_name": name(truth),
+            "top": ranked(&model, &probabilities, args.top),
+        });
+        println!("{out}");
+        return Ok(());
+    }
     println!("{}", ascii_art(image, test.cols));
     println!(
         "test image {}: true class {} ({})",
-        args.index,
+        index,
         truth,
         name(truth)
     );
-    let probabilities = predict_proba(&model, image);
     for (rank, (c, p)) in top_classes(&probabilities, args.top)
         .into_iter()
         .enumerate()
@@ -685,12 +797,15 @@ fn run_train(args: &TrainArgs) -> Result<()> {
     if args.checkpoint.is_some() {
         check_writable(&checkpoint_file, "--checkpoint")?;
     }
+    if let Some(dir) = &args.report {
+        crate::report::check_report_dir(dir)?;
+    }
     let start = match &args.resume {
         Some(path) => Some(load_checkpoint(path)?.0),
         None => None,
     };
     let dir = find_data_dir(args.data.as_deref());
-    let data = load_fashion_mnist(&dir)?;
+    let data = load_data(&dir, args.labels.as_deref())?;
     let all_train = match args.train_limit {
         Some(n) => data.train.take(n),
         None => data.train.clone(),
@@ -810,7 +925,7 @@ fn run_train(args: &TrainArgs) -> Result<()> {
     let labels = ModelLabels {
         rows: train_set.rows,
         cols: train_set.cols,
-        class_names: class_names(train_set.classes),
+        class_names: data.class_names.clone(),
         settings: settings(&config, train_set.count),
     };
     let stop = crate::interrupt::stop_flag()?;
@@ -884,6 +999,22 @@ fn run_train(args: &TrainArgs) -> Result<()> {
         save_with_state(path, &model, state.as_ref())?;
         say(&format!("saved the model to {}", path.display()));
     }
+    if let Some(dir) = &args.report {
+        crate::report::write_report(dir, &report, &data.test, &data.class_names)?;
+        say(&format!(
+            "wrote the report to {}: {}",
+            dir.display(),
+            crate::report::REPORT_FILES.join(", ")
+        ));
+    }
+    if let Some(dir) = &args.report {
+        crate::report::write_report(dir, &report, &data.test, &data.class_names)?;
+        say(&format!(
+            "wrote the report to {}: {}",
+            dir.display(),
+            crate::report::REPORT_FILES.join(", ")
+        ));
+    }
     if json {
         let out = TrainJson {
             backend: &report.backend.backend,
@@ -932,9 +1063,8 @@ fn settings(config: &TrainConfig, train_images: usize) -> Vec<(String, String)> 
 /// `--resume` it had.
 fn resume_command(checkpoint: &std::path::Path) -> String {
     let mut words: Vec<String> = Vec::new();
-    let mut args = std::env::args();
     let mut skip = false;
-    while let Some(a) = args.next() {
+    for a in std::env::args() {
         if skip {
             skip = false;
             continue;

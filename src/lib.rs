@@ -13,4 +13,5 @@ pub mod cli;
 pub mod data;
 pub mod interrupt;
 pub mod model;
+pub mod report;
 pub mod train;

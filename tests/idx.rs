@@ -415,7 +415,8 @@ fn image_label_count_mismatch_names_both_files_and_counts() {
 #[test]
 fn label_out_of_range_names_file_index_and_value() {
     let dir = TempDir::new("label-range");
-    write_set(&dir, 4, 3, 2, 2, false);
+    // Ten training images use labels 0 to 9: ten classes.
+    write_set(&dir, 10, 3, 2, 2, false);
     write(
         &dir.path("t10k-labels-idx1-ubyte"),
         &idx1_bytes(3, &[9, 0, 10]),

@@ -2,12 +2,16 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 use super::idx::{read_idx_images, read_idx_labels, IdxImages};
 
 /// Number of classes in Fashion-MNIST (labels 0..10).
 pub const FASHION_MNIST_CLASSES: usize = 10;
+
+/// The file in a data folder that names the classes, one per line, line 1
+/// naming label 0. Optional; `--labels FILE` names another file.
+pub const CLASS_NAMES_FILE: &str = "class_names.txt";
 
 /// The directory the `dataset-fashion-mnist` package installs to.
 pub const SYSTEM_DATA_DIR: &str = "/usr/share/datasets/fashion-mnist";
@@ -126,6 +130,10 @@ pub struct FashionMnist {
     pub dir: PathBuf,
     pub train: Dataset,
     pub test: Dataset,
+    /// One name per class: from the class-names file when there is one,
+    /// Fashion-MNIST's names for 10 classes of 28×28 without one, else
+    /// "0", "1", ….
+    pub class_names: Vec<String>,
 }
 
 /// Where to look for the data: the flag, then `$FASHION_MNIST_DIR` (when set
@@ -165,26 +173,62 @@ fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
     raw.is_file().then_some(raw)
 }
 
-/// Reads one image file and its label file into a [`Dataset`] of
-/// [`FASHION_MNIST_CLASSES`] classes.
-fn load_split(images_path: &Path, labels_path: &Path) -> Result<Dataset> {
-    let images = read_idx_images(images_path)?;
-    let labels = read_idx_labels(labels_path)?;
-    Dataset::from_idx(
-        images,
-        labels,
-        FASHION_MNIST_CLASSES,
-        images_path,
-        labels_path,
-    )
+/// Reads a class-names file: one name per line, line 1 naming label 0;
+/// surrounding spaces and trailing empty lines are ignored.
+pub fn read_class_names(path: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "reading the class names {} (one name per line, line 1 for label 0)",
+            path.display()
+        )
+    })?;
+    let mut names: Vec<String> = text.lines().map(|l| l.trim().to_string()).collect();
+    while names.last().is_some_and(|n| n.is_empty()) {
+        names.pop();
+    }
+    if names.is_empty() {
+        bail!(
+            "{} names no classes; write one class name per line, line 1 for label 0",
+            path.display()
+        );
+    }
+    if let Some(i) = names.iter().position(|n| n.is_empty()) {
+        bail!(
+            "{}: line {} is empty; write one class name per line, line 1 for label 0",
+            path.display(),
+            i + 1
+        );
+    }
+    Ok(names)
 }
 
-/// Reads the four Fashion-MNIST files of `dir` (each `.gz` or raw, `.gz`
-/// preferred when both exist): the training set (`train-*`) and the test set
-/// (`t10k-*`), 10 classes. Errors name the directory and any missing file and
-/// say how to get them; the training set must not be empty and both sets must
-/// have the same image size.
+/// The names used when no class-names file exists: Fashion-MNIST's for 10
+/// classes of 28×28 images, the label numbers otherwise.
+pub fn default_class_names(classes: usize, rows: usize, cols: usize) -> Vec<String> {
+    if classes == CLASS_NAMES.len() && (rows, cols) == (28, 28) {
+        CLASS_NAMES.iter().map(|s| s.to_string()).collect()
+    } else {
+        (0..classes).map(|c| c.to_string()).collect()
+    }
+}
+
+/// Reads the four IDX files of `dir` with the class names of its
+/// `class_names.txt`, if any; see [`load_data`].
 pub fn load_fashion_mnist(dir: &Path) -> Result<FashionMnist> {
+    load_data(dir, None)
+}
+
+/// Reads the four IDX files of `dir` (each `.gz` or raw, `.gz` preferred when
+/// both exist): the training set (`train-*`) and the test set (`t10k-*`).
+/// The classes are named by `names_file`, else by `dir/class_names.txt` when
+/// it exists; a names file must name exactly as many classes as the training
+/// labels use (0 to the largest). Without one, the number of classes is the
+/// largest training label + 1 and the names come from
+/// [`default_class_names`]. Errors name the directory and any missing file
+/// and say how to get them; the training set must not be empty, every test
+/// label must be a training class, and both sets must have the same image
+/// size.
+pub fn load_data(dir: &Path, names_file: Option<&Path>) -> Result<FashionMnist> {
     if !dir.is_dir() {
         bail!(
             "the Fashion-MNIST directory {} does not exist (or is not a directory); {HOW_TO_GET}",
@@ -209,14 +253,47 @@ pub fn load_fashion_mnist(dir: &Path) -> Result<FashionMnist> {
     // invariant: every entry is Some, checked just above.
     let [train_images, train_labels, test_images, test_labels] =
         found.map(|path| path.expect("checked above")); // invariant: all Some
-    let train = load_split(&train_images, &train_labels)?;
-    let test = load_split(&test_images, &test_labels)?;
-    if train.count == 0 {
+    let train_idx = read_idx_images(&train_images)?;
+    let train_y = read_idx_labels(&train_labels)?;
+    let test_idx = read_idx_images(&test_images)?;
+    let test_y = read_idx_labels(&test_labels)?;
+    if train_idx.count == 0 {
         bail!(
             "{} holds no images; download or install the data set again",
             train_images.display()
         );
     }
+    // The classes the training labels use: 0 to the largest label.
+    let used = usize::from(train_y.iter().copied().max().unwrap_or(0)) + 1;
+    let in_folder = dir.join(CLASS_NAMES_FILE);
+    let names_path = names_file
+        .map(Path::to_path_buf)
+        .or_else(|| in_folder.is_file().then_some(in_folder));
+    let names = names_path
+        .as_deref()
+        .map(|path| {
+            let names = read_class_names(path)?;
+            if names.len() != used {
+                bail!(
+                    "{} names {} classes (one per line), but the labels of {} run from 0 to {} \
+                     ({used} classes); write exactly {used} names, line 1 for label 0",
+                    path.display(),
+                    names.len(),
+                    train_labels.display(),
+                    used - 1
+                );
+            }
+            Ok(names)
+        })
+        .transpose()?;
+    if used < 2 {
+        bail!(
+            "{}: every label is 0; a classifier needs at least 2 classes",
+            train_labels.display()
+        );
+    }
+    let train = Dataset::from_idx(train_idx, train_y, used, &train_images, &train_labels)?;
+    let test = Dataset::from_idx(test_idx, test_y, used, &test_images, &test_labels)?;
     if (train.rows, train.cols) != (test.rows, test.cols) {
         bail!(
             "{} holds {}x{} images but {} holds {}x{} images; \
@@ -229,9 +306,12 @@ pub fn load_fashion_mnist(dir: &Path) -> Result<FashionMnist> {
             test.cols
         );
     }
+    let class_names =
+        names.unwrap_or_else(|| default_class_names(train.classes, train.rows, train.cols));
     Ok(FashionMnist {
         dir: dir.to_path_buf(),
         train,
         test,
+        class_names,
     })
 }

@@ -66,8 +66,11 @@ pub struct EpochReport {
     pub stats: EpochStats,
     /// Accuracy on the validation set after the epoch, when there is one.
     pub validation_accuracy: Option<f64>,
-    /// Wall time of the epoch, the device's work included.
+    /// Wall time of the epoch, the device's work included (not the test
+    /// evaluation).
     pub seconds: f64,
+    /// Test-set loss and accuracy after the epoch (for the learning curve).
+    pub test: EpochStats,
 }
 
 /// The outcome of a finished training run.
@@ -286,11 +289,17 @@ pub fn run(
             Some(_) => Some(backend.evaluate(Split::Validation)?.accuracy),
             None => None,
         };
+        let seconds = t.elapsed().as_secs_f64();
+        let test = backend.evaluate(Split::Test)?;
         let report = EpochReport {
             epoch,
             stats: stats_epoch,
             validation_accuracy,
-            seconds: t.elapsed().as_secs_f64(),
+            seconds,
+            test: EpochStats {
+                loss: test.loss,
+                accuracy: test.accuracy,
+            },
         };
         last_finite = snapshot(backend, epochs_done, 0)?;
         if let Some(accuracy) = validation_accuracy {
