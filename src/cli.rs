@@ -907,11 +907,12 @@ fn run_train(args: &TrainArgs) -> Result<()> {
             .map(|a| format!("  validation {:6.2}%", 100.0 * a))
             .unwrap_or_default();
         let line = format!(
-            "epoch {:>3}/{}  loss {:.4}  train accuracy {:6.2}%{validation}  {:.2} s",
+            "epoch {:>3}/{}  loss {:.4}  train accuracy {:6.2}%{validation}  test {:6.2}%  {:.2} s",
             e.epoch,
             config.epochs,
             e.stats.loss,
             100.0 * e.stats.accuracy,
+            100.0 * e.test.accuracy,
             e.seconds
         );
         match &bar {

@@ -168,6 +168,7 @@ fn standardize_matches_cpu_with_row_offset() {
             None,
             offset,
             rows,
+            count,
         )
         .unwrap();
         let mut want = vec![0.0; rows * d];
@@ -315,7 +316,13 @@ fn permutation(n: usize, seed: u64) -> Vec<u32> {
 #[test]
 fn standardize_gathers_the_shuffled_images_like_the_cpu() {
     let gpu = vulkan();
-    for (count, d, offset, rows) in [(5, 3, 1, 3), (301, 784, 100, 77), (1001, 63, 937, 64)] {
+    // The last two spread the set over 4 and 3 pixel chunks, as a set
+    // larger than one storage binding is.
+    for (count, d, offset, rows, chunk_images) in [
+        (5, 3, 1, 3, 5),
+        (301, 784, 100, 77, 76),
+        (1001, 63, 937, 64, 334),
+    ] {
         let pixels: Vec<u8> = (0..count * d).map(|i| (i * 53 % 251) as u8).collect();
         let stats = Standardizer {
             mean: uniform(d, 50.0, 3).iter().map(|v| v + 100.0).collect(),
@@ -334,6 +341,7 @@ fn standardize_gathers_the_shuffled_images_like_the_cpu() {
             Some(&order),
             offset,
             rows,
+            chunk_images,
         )
         .unwrap();
         // The CPU backend's gather: the images at positions offset.. of the order.

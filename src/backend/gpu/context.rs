@@ -227,11 +227,27 @@ impl GpuContext {
         self.check(what)
     }
 
+    /// The largest storage buffer one binding takes: the adapter's
+    /// max_storage_buffer_binding_size and max_buffer_size, or less when the
+    /// environment variable FASHION_NN_MAX_BINDING_BYTES says so (for tests
+    /// of what happens on smaller GPUs).
+    pub fn max_binding(&self) -> u64 {
+        let max = self
+            .limits
+            .max_storage_buffer_binding_size
+            .min(self.limits.max_buffer_size);
+        let cap = std::env::var("FASHION_NN_MAX_BINDING_BYTES")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|&v| v >= 4);
+        cap.map_or(max, |c| c.min(max))
+    }
+
     /// A storage buffer of `size` bytes must fit one binding of this adapter.
     pub fn check_binding(&self, what: &str, size: u64) -> Result<()> {
         let max_binding = self.limits.max_storage_buffer_binding_size;
         let max_buffer = self.limits.max_buffer_size;
-        let max = max_binding.min(max_buffer);
+        let max = self.max_binding();
         if size > max {
             bail!(
                 "{what} needs a {:.1} MiB storage buffer, but this adapter ({}) binds at most {:.1} MiB \

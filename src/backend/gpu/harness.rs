@@ -60,7 +60,8 @@ fn order_buffer(ctx: &GpuContext, order: Option<&[u32]>, n: usize) -> wgpu::Buff
 }
 
 /// `standardize.wgsl` over positions `row_offset..row_offset + rows` of the
-/// epoch `order` (`None`: the images in order) of `pixels`.
+/// epoch `order` (`None`: the images in order) of `pixels`, stored in chunks
+/// of `chunk_images` images (at most four).
 #[allow(clippy::too_many_arguments)]
 pub fn standardize(
     ctx: &GpuContext,
@@ -71,23 +72,33 @@ pub fn standardize(
     order: Option<&[u32]>,
     row_offset: usize,
     rows: usize,
+    chunk_images: usize,
 ) -> Result<Vec<f32>> {
     let d = mean.len();
     let o = order_buffer(ctx, order, pixels.len() / d.max(1));
+    let chunks: Vec<wgpu::Buffer> = pixels
+        .chunks(chunk_images * d)
+        .map(|c| storage_init(ctx, "pixels chunk", c))
+        .collect();
+    anyhow::ensure!(
+        (1..=4).contains(&chunks.len()),
+        "{} pixel chunks; the kernel binds 1 to 4",
+        chunks.len()
+    );
+    let chunk = |i: usize| &chunks[i.min(chunks.len() - 1)];
     let x = storage(ctx, "x", (rows * d * 4) as u64);
     let batch = Batch {
         row_offset: row_offset as u32,
         rows: rows as u32,
         width: d as u32,
-        _pad: 0,
+        chunk_images: chunk_images as u32,
     };
     let u = uniform_init(ctx, "batch", bytemuck::bytes_of(&batch));
-    let p = storage_init(ctx, "pixels", pixels);
     let (m, s) = (f32s(ctx, "mean", mean), f32s(ctx, "inv_std", inv_std));
     submit(
         ctx,
         &k.standardize,
-        &[&p, &m, &s, &o, &x, &u],
+        &[chunk(0), chunk(1), chunk(2), chunk(3), &m, &s, &o, &x, &u],
         [(d as u32).div_ceil(64), rows as u32],
         true,
         1,
@@ -164,7 +175,7 @@ pub fn softmax_cross_entropy(
         row_offset: row_offset as u32,
         rows: rows as u32,
         width: classes as u32,
-        _pad: 0,
+        chunk_images: 0,
     };
     let u = uniform_init(ctx, "batch", bytemuck::bytes_of(&batch));
     submit(

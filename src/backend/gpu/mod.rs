@@ -21,7 +21,7 @@ use self::context::{Api, GpuContext};
 use self::pipelines::{Epilogue, Kernel, Pipelines};
 use self::plan::{
     correction_slots, matmul_groups, ModelBuffers, OptimizerBuffers, ParamArrays, Plan, Product,
-    Scratch, SetBuffers,
+    Scratch, SetBuffers, PIXEL_CHUNKS,
 };
 use self::uniforms::{RuleConstants, Step, Tensor};
 use super::{Backend, BackendInfo, BatchTally, Evaluation, Split};
@@ -96,11 +96,7 @@ impl GpuBackend {
     fn eval_rows(&self) -> Result<usize> {
         let shape = self.model()?.shape;
         let widest = shape.inputs.max(shape.hidden).max(1) as u64 * 4;
-        let max = self
-            .ctx
-            .limits
-            .max_storage_buffer_binding_size
-            .min(self.ctx.limits.max_buffer_size);
+        let max = self.ctx.max_binding();
         Ok(EVAL_ROWS.min((max / widest).max(1) as usize))
     }
 
@@ -475,11 +471,24 @@ impl Backend for GpuBackend {
                 stats.mean.len()
             );
         }
-        let what = format!(
-            "the {split:?} set's u8 pixels ({} images × {d})",
-            data.count
-        );
-        self.ctx.check_binding(&what, data.pixels.len() as u64)?;
+        // Whole images per chunk, each chunk within one binding.
+        let max = self.ctx.max_binding();
+        let fit = (max / d.max(1) as u64).max(1) as usize;
+        let chunk_images = fit.min(data.count.max(1));
+        let chunks = data.count.div_ceil(chunk_images).max(1);
+        if chunks > PIXEL_CHUNKS || (d as u64) > max {
+            bail!(
+                "the {split:?} set's u8 pixels ({} images × {d} = {:.1} MiB) need {chunks} storage bindings \
+                 of at most {:.1} MiB on this adapter ({}), but the standardize kernel binds {PIXEL_CHUNKS}: \
+                 at most {} images of {d} pixels fit; use --train-limit {} or fewer, or --backend cpu",
+                data.count,
+                data.pixels.len() as f64 / 1048576.0,
+                max as f64 / 1048576.0,
+                self.ctx.info.name,
+                PIXEL_CHUNKS * fit,
+                PIXEL_CHUNKS * fit
+            );
+        }
         let labels: Vec<u32> = data.labels.iter().map(|&y| u32::from(y)).collect();
         let name = |n: &str| format!("{split:?} {n}");
         let n4 = data.count as u64 * 4;
@@ -488,7 +497,24 @@ impl Backend for GpuBackend {
             pixels_per_image: d,
             classes: data.classes,
             labels_host: data.labels.clone(),
-            pixels: storage_init(&self.ctx, &name("pixels (u8 ×4 per word)"), &data.pixels),
+            pixels: data
+                .pixels
+                .chunks(chunk_images * d.max(1))
+                .enumerate()
+                .map(|(i, bytes)| {
+                    storage_init(
+                        &self.ctx,
+                        &name(&format!("pixels chunk {i} (u8 ×4 per word)")),
+                        bytes,
+                    )
+                })
+                .chain(
+                    data.pixels
+                        .is_empty()
+                        .then(|| storage_init(&self.ctx, &name("pixels (empty)"), &[])),
+                )
+                .collect(),
+            chunk_images,
             labels: storage_init(&self.ctx, &name("labels"), bytemuck::cast_slice(&labels)),
             mean: storage_init(
                 &self.ctx,

@@ -147,7 +147,17 @@ impl Pipelines {
             ctx,
             "standardize",
             include_str!("../../../shaders/standardize.wgsl"),
-            &[Read, Read, Read, Read, ReadWrite, UniformDynamic],
+            &[
+                Read,
+                Read,
+                Read,
+                Read,
+                Read,
+                Read,
+                Read,
+                ReadWrite,
+                UniformDynamic,
+            ],
             &[("WG", 64.0)],
             [64, 1],
         );

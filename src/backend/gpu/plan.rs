@@ -22,6 +22,9 @@ pub struct ModelBuffers {
     pub b2: wgpu::Buffer,
 }
 
+/// Pixel buffers `standardize.wgsl` binds: a set may span this many bindings.
+pub const PIXEL_CHUNKS: usize = 4;
+
 /// Four arrays shaped like the parameters (W1, b1, W2, b2).
 pub struct ParamArrays {
     pub w1: wgpu::Buffer,
@@ -72,7 +75,10 @@ pub struct SetBuffers {
     pub classes: usize,
     /// Labels kept on the host too, to count correct predictions.
     pub labels_host: Vec<u8>,
-    pub pixels: wgpu::Buffer,
+    /// The u8 pixels in 1 to [`PIXEL_CHUNKS`] buffers of `chunk_images` whole
+    /// images each, so a set larger than one binding still fits.
+    pub pixels: Vec<wgpu::Buffer>,
+    pub chunk_images: usize,
     pub labels: wgpu::Buffer,
     pub mean: wgpu::Buffer,
     pub inv_std: wgpu::Buffer,
@@ -224,14 +230,14 @@ impl Plan {
         // One 16-byte Batch block per batch, each at an aligned dynamic offset.
         let align = ctx.limits.min_uniform_buffer_offset_alignment.max(16);
         let slot_stride = (std::mem::size_of::<Batch>() as u32).next_multiple_of(align);
-        let table = |width: usize| -> Vec<u8> {
+        let table = |width: usize, chunk_images: usize| -> Vec<u8> {
             let mut bytes = vec![0u8; batches.len().max(1) * slot_stride as usize];
             for (j, &(first, rows)) in batches.iter().enumerate() {
                 let block = Batch {
                     row_offset: first as u32,
                     rows: rows as u32,
                     width: width as u32,
-                    _pad: 0,
+                    chunk_images: chunk_images as u32,
                 };
                 let at = j * slot_stride as usize;
                 bytes[at..at + 16].copy_from_slice(bytemuck::bytes_of(&block));
@@ -239,14 +245,22 @@ impl Plan {
             bytes
         };
         let slot = Some(std::mem::size_of::<Batch>() as u64);
-        let standardize_table =
-            uniform_init(ctx, &format!("{label} standardize batches"), &table(d));
-        let softmax_table = uniform_init(ctx, &format!("{label} softmax batches"), &table(c));
+        let standardize_table = uniform_init(
+            ctx,
+            &format!("{label} standardize batches"),
+            &table(d, set.chunk_images),
+        );
+        let softmax_table = uniform_init(ctx, &format!("{label} softmax batches"), &table(c, 0));
+        // A set in fewer chunks binds its last one in the slots left over.
+        let chunk = |i: usize| &set.pixels[i.min(set.pixels.len() - 1)];
         let standardize = kernels.standardize.bind(
             ctx,
             &format!("{label} standardize"),
             &[
-                &set.pixels,
+                chunk(0),
+                chunk(1),
+                chunk(2),
+                chunk(3),
                 &set.mean,
                 &set.inv_std,
                 &set.order,

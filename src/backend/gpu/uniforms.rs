@@ -65,7 +65,8 @@ pub struct Batch {
     pub rows: u32,
     /// D for `standardize`, C for `softmax_cross_entropy`.
     pub width: u32,
-    pub _pad: u32,
+    /// `standardize`: images per pixel chunk (0 for `softmax_cross_entropy`).
+    pub chunk_images: u32,
 }
 
 /// `Dims` of `hidden_delta.wgsl`.
