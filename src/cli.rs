@@ -206,6 +206,9 @@ pub struct TrainArgs {
     /// Without --lr, momentum uses (1 − β)·the SGD rate and adam 0.001.
     #[arg(long, value_enum, default_value_t = OptimizerChoice::Sgd)]
     pub optimizer: OptimizerChoice,
+    /// Multiply the learning rate by G after every epoch (1: constant).
+    #[arg(long, value_name = "G", default_value_t = 1.0, value_parser = decay)]
+    pub lr_decay: f32,
     /// Hold this fraction of the training images out (seeded) and keep the
     /// weights of the epoch with the best accuracy on them.
     #[arg(long, value_name = "F", value_parser = fraction)]
@@ -304,6 +307,16 @@ fn fraction(s: &str) -> Result<f64, String> {
     Ok(v)
 }
 
+fn decay(s: &str) -> Result<f32, String> {
+    let v = finite_f32(s)?;
+    if !(v > 0.0 && v <= 1.0) {
+        return Err(format!(
+            "{s} is not in (0, 1]; give a factor such as 0.9 (1 keeps the rate constant)"
+        ));
+    }
+    Ok(v)
+}
+
 fn non_negative_f32(s: &str) -> Result<f32, String> {
     let v = finite_f32(s)?;
     if v < 0.0 {
@@ -328,6 +341,7 @@ fn preset_config(preset: Preset, inputs: usize) -> TrainConfig {
             init_scale: (3.0 / inputs as f32).sqrt(),
             seed: 42,
             shuffle: false,
+            lr_decay: 1.0,
         },
         Preset::Article => TrainConfig {
             epochs: 300,
@@ -342,6 +356,7 @@ fn preset_config(preset: Preset, inputs: usize) -> TrainConfig {
             init_scale: 1.0,
             seed: 42,
             shuffle: false,
+            lr_decay: 1.0,
         },
     }
 }
@@ -366,6 +381,7 @@ impl TrainArgs {
         c.init_scale = self.init_scale.unwrap_or(c.init_scale);
         c.seed = self.seed;
         c.shuffle = self.shuffle;
+        c.lr_decay = self.lr_decay;
         c
     }
 }
@@ -378,9 +394,22 @@ pub fn open_backend(choice: BackendChoice, log: &mut dyn FnMut(&str)) -> Result<
         BackendChoice::Cpu => return Ok(Box::new(CpuBackend::new(None)?)),
         BackendChoice::Auto => {
             let adapters = list_adapters();
-            if let Some(hw) = adapters.iter().find(|a| a.device_type != "Cpu") {
-                log(&format!("auto: using the GPU adapter {hw}"));
-                return Ok(Box::new(GpuBackend::new(Api::Any)?));
+            // FASHION_NN_AUTO_SOFTWARE=1 lets `auto` take a software adapter
+            // too (to test the fall-back on machines without a GPU).
+            let software_ok =
+                std::env::var_os("FASHION_NN_AUTO_SOFTWARE").is_some_and(|v| v == "1");
+            if let Some(gpu) = adapters
+                .iter()
+                .find(|a| a.device_type != "Cpu" || software_ok)
+            {
+                log(&format!("auto: using the GPU adapter {gpu}"));
+                match GpuBackend::new(Api::Any) {
+                    Ok(backend) => return Ok(Box::new(backend)),
+                    Err(e) => log(&format!(
+                        "auto: the GPU adapter failed to open ({e:#}); using the CPU backend"
+                    )),
+                }
+                return Ok(Box::new(CpuBackend::new(None)?));
             }
             match adapters.first() {
                 Some(sw) => log(&format!(
@@ -873,6 +902,12 @@ fn run_train(args: &TrainArgs) -> Result<()> {
         config.seed,
         if config.shuffle { ", shuffled" } else { "" }
     ));
+    if config.lr_decay != 1.0 {
+        say(&format!(
+            "learning rate ×{} after every epoch",
+            config.lr_decay
+        ));
+    }
     if let Some(c) = &start {
         say(&format!(
             "resuming after epoch {} batch {} from {}",
@@ -939,8 +974,33 @@ fn run_train(args: &TrainArgs) -> Result<()> {
         stop: Some(stop),
         on_epoch: &mut on_epoch,
     };
-    let outcome = crate::train::run(backend.as_mut(), sets, &config, start, control)
-        .with_context(|| format!("training on {} ({})", info.backend, info.adapter))?;
+    let first_try = crate::train::run(backend.as_mut(), sets, &config, start.clone(), control);
+    let outcome = match first_try {
+        // `auto` promised a working backend: a GPU that fails (a limit, out
+        // of memory, device lost) hands the run to the CPU backend.
+        Err(e) if args.backend == BackendChoice::Auto && info.backend != "cpu" => {
+            let line = format!(
+                "auto: the GPU backend failed ({e:#}); falling back to the CPU backend and starting the run over"
+            );
+            match &bar {
+                Some(bar) => bar.suspend(|| eprintln!("{line}")),
+                None => eprintln!("{line}"),
+            }
+            if let Some(bar) = &bar {
+                bar.reset();
+            }
+            backend = Box::new(CpuBackend::new(None)?);
+            let control = Control {
+                stop: Some(stop),
+                on_epoch: &mut on_epoch,
+            };
+            crate::train::run(backend.as_mut(), sets, &config, start, control)
+                .context("training on the CPU backend after the GPU failed")?
+        }
+        other => {
+            other.with_context(|| format!("training on {} ({})", info.backend, info.adapter))?
+        }
+    };
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
@@ -1056,6 +1116,7 @@ fn settings(config: &TrainConfig, train_images: usize) -> Vec<(String, String)> 
         ("init_scale".into(), config.init_scale.to_string()),
         ("seed".into(), config.seed.to_string()),
         ("shuffle".into(), config.shuffle.to_string()),
+        ("lr_decay".into(), config.lr_decay.to_string()),
         ("train_images".into(), train_images.to_string()),
     ]
 }

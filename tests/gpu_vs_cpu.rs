@@ -136,6 +136,7 @@ fn train_subset(backend: &mut dyn Backend) -> (f64, f64) {
         init_scale: (3.0f32 / 784.0).sqrt(),
         seed: 1,
         shuffle: false,
+        lr_decay: 1.0,
     };
     let report = train(backend, &train_set, &test_set, &config, &mut |_| {}).unwrap();
     let first = report.epochs[0].stats.loss;
@@ -179,6 +180,7 @@ fn full_run(backend: &mut dyn Backend, optimizer: Optimizer) -> TrainReport {
         init_scale: 0.1,
         seed: 5,
         shuffle: true,
+        lr_decay: 1.0,
     };
     let sets = Sets {
         train: &train_set,

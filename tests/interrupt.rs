@@ -296,3 +296,38 @@ fn validation_split_keeps_the_best_epoch_and_reports_it() {
     assert_eq!(json["optimizer"], "momentum");
     assert!(text(&out.stderr).contains("1600 training, 400 validation"));
 }
+
+#[test]
+fn auto_falls_back_to_the_cpu_when_the_gpu_hits_a_limit() {
+    // A software adapter allowed for `auto`, and a binding limit that a batch
+    // of 500 images (1.5 MB) exceeds.
+    let out = bin()
+        .env("FASHION_NN_AUTO_SOFTWARE", "1")
+        .env("FASHION_NN_MAX_BINDING_BYTES", "1000000")
+        .args([
+            "--backend",
+            "auto",
+            "--train-limit",
+            "2000",
+            "--batch-size",
+            "500",
+            "--hidden",
+            "8",
+            "--epochs",
+            "1",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("auto: using the GPU adapter"), "{stderr}");
+    assert!(
+        stderr.contains("auto: the GPU backend failed (")
+            && stderr.contains("at most 1.0 MiB")
+            && stderr.contains("falling back to the CPU backend"),
+        "{stderr}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["backend"], "cpu");
+}

@@ -103,6 +103,7 @@ fn config(optimizer: Optimizer) -> TrainConfig {
         init_scale: 0.2,
         seed: 11,
         shuffle: true,
+        lr_decay: 0.9,
     }
 }
 

@@ -32,6 +32,20 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Take the training images in a new seeded order every epoch.
     pub shuffle: bool,
+    /// The learning rate of epoch e is hyper.lr · lr_decay^(e−1).
+    pub lr_decay: f32,
+}
+
+impl TrainConfig {
+    /// The hyper-parameters of epoch `epoch` (1-based): the learning rate
+    /// decayed by `lr_decay` once per epoch before it.
+    pub fn hyper_of_epoch(&self, epoch: usize) -> Hyper {
+        let steps = epoch.saturating_sub(1).min(i32::MAX as usize) as i32;
+        Hyper {
+            lr: (self.hyper.lr as f64 * (self.lr_decay as f64).powi(steps)) as f32,
+            ..self.hyper
+        }
+    }
 }
 
 /// The sets a run uses: it trains on `train`, picks the best epoch on
@@ -202,7 +216,7 @@ pub fn run(
         )
     })?;
     drop(probe);
-    let hyper = config.hyper;
+    let mut hyper = config.hyper;
     let (mut epochs_done, mut batches_done) = match &start {
         Some(c) => (c.epochs_done, c.batches_done),
         None => (0, 0),
@@ -235,6 +249,7 @@ pub fn run(
     let mut last_loss: Option<f64> = None;
     while epochs_done < config.epochs {
         let epoch = epochs_done + 1;
+        hyper = config.hyper_of_epoch(epoch);
         let t = Instant::now();
         let order = config.shuffle.then(|| epoch_order(n, config.seed, epoch));
         backend.set_order(order.as_deref())?;
