@@ -11,5 +11,6 @@ pub mod backend;
 pub mod bench;
 pub mod cli;
 pub mod data;
+pub mod download;
 pub mod model;
 pub mod train;

@@ -6,7 +6,7 @@ mod hyper;
 mod params;
 mod predict;
 
-pub use file::{folder_of, load, save, SavedModel, FORMAT};
+pub use file::{folder_of, load, load_bytes, save, SavedModel, FORMAT};
 pub use hyper::{Hyper, Preset};
 pub use params::{Params, Shape};
 pub use predict::{ascii_art, predict_proba, top_classes};
