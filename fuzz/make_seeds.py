@@ -44,4 +44,4 @@ model = safetensors(
      ("pixel_std", [4], [1.0, 2.0, 3.0, 4.0])],
     {"format": "fashion-nn/1", "rows": "2", "cols": "2",
      "class_names": json.dumps(["a", "b", "c"]), "lr": "0.5"})
-put("model_file", "tiny-model.safetensors", model)
+put("model_file", "tiny-model", model)
