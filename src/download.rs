@@ -5,9 +5,10 @@
 //! (`.NAME.part-PID`), is hashed while it arrives, and is renamed over
 //! `NAME` only when its length and SHA-256 are right; on any failure the
 //! temporary file is removed, so the folder never holds a half-written or
-//! wrong file under a real name. A file already there with the right SHA-256
-//! is kept (and said so); one with a wrong SHA-256 is downloaded again and
-//! replaced, after the new copy has been checked.
+//! wrong file under a real name (a run killed outright can leave a
+//! `.NAME.part-PID`, which the next run removes). A file already there with
+//! the right SHA-256 is kept (and said so); one with a wrong SHA-256 is
+//! downloaded again and replaced, after the new copy has been checked.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
@@ -132,6 +133,7 @@ pub fn download_all(
         .into();
     let mut outcomes = Vec::new();
     for file in FILES {
+        remove_stale_parts(dir, file.name);
         let path = dir.join(file.name);
         let mut replacing = false;
         if path.exists() {
@@ -270,6 +272,20 @@ fn fetch_checked(agent: &ureq::Agent, url: &str, file: &RemoteFile, path: &Path)
     tmp.keep_as(path)
         .with_context(|| format!("moving the download into place as {}", path.display()))?;
     Ok(())
+}
+
+/// Removes `.NAME.part-*` files that an interrupted run (Ctrl-C, a crash)
+/// left in `dir`; errors are ignored, as the files are only clutter.
+fn remove_stale_parts(dir: &Path, name: &str) {
+    let prefix = format!(".{name}.part-");
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// SHA-256 of a file on disk, lowercase hex.

@@ -236,6 +236,8 @@ fn present_files_are_kept_when_right_and_replaced_when_wrong() {
     for f in FILES {
         fs::write(dir.join(f.name), &mirror_files()[f.name]).expect("write");
     }
+    // What a run killed mid-download leaves behind.
+    fs::write(dir.join(".train-images-idx3-ubyte.gz.part-99999"), b"half").expect("write");
     let wrong = b"not the labels".to_vec();
     fs::write(dir.join("t10k-labels-idx1-ubyte.gz"), &wrong).expect("write");
     let (mirror, requests) = serve_mirror(|_, b| Reply::Body(b));
