@@ -50,6 +50,8 @@ pub enum Command {
     Eval(EvalArgs),
     /// The top classes of a test image or of PNG/JPEG pictures, with their probabilities.
     Predict(PredictArgs),
+    /// Fetch the four Fashion-MNIST files from the project's mirror, checking each SHA-256.
+    Download(DownloadArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -455,6 +457,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Bench(args)) => run_bench(&args),
         Some(Command::Eval(args)) => run_eval(&args),
         Some(Command::Predict(args)) => run_predict(&args),
+        Some(Command::Download(args)) => run_download(&args),
         None => run_train(&cli.train),
     }
 }
@@ -1185,4 +1188,30 @@ fn progress_bar(epochs: u64) -> Option<indicatif::ProgressBar> {
         bar.set_style(style);
     }
     Some(bar)
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DownloadArgs {
+    /// Folder to put the files in (created if missing) [default: $FASHION_MNIST_DIR, else ./data]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+fn run_download(args: &DownloadArgs) -> Result<()> {
+    use crate::download::{default_dir, download_all, mirror, Outcome};
+    let dir = args.dir.clone().unwrap_or_else(default_dir);
+    let outcomes = download_all(&dir, &mirror(), &mut |line| println!("{line}"))?;
+    let fetched = outcomes.iter().filter(|(_, o)| *o != Outcome::Kept).count();
+    println!(
+        "{} has the four Fashion-MNIST files ({fetched} downloaded, {} already there)",
+        dir.display(),
+        outcomes.len() - fetched
+    );
+    // The trainer finds the folder by itself when it is the first it looks in.
+    if find_data_dir(None) == dir {
+        println!("to train: fashion-nn");
+    } else {
+        println!("to train: fashion-nn --data {}", dir.display());
+    }
+    Ok(())
 }

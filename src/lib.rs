@@ -11,6 +11,7 @@ pub mod backend;
 pub mod bench;
 pub mod cli;
 pub mod data;
+pub mod download;
 pub mod interrupt;
 pub mod model;
 pub mod report;

@@ -35,7 +35,17 @@ pub struct IdxImages {
 /// say what is wrong: unreadable, not an image file, zero rows or columns,
 /// shorter or longer than its header says, or a corrupt gzip stream.
 pub fn read_idx_images(path: &Path) -> Result<IdxImages> {
-    let mut file = IdxReader::open(path)?;
+    images(IdxReader::open(path)?)
+}
+
+/// [`read_idx_images`] of a file already in memory (raw or gzip); `name`
+/// stands for the file in error messages.
+pub fn idx_images_from_bytes(bytes: &[u8], name: &Path) -> Result<IdxImages> {
+    images(IdxReader::from_bytes(bytes, name)?)
+}
+
+fn images(mut file: IdxReader) -> Result<IdxImages> {
+    let path = file.path;
     let [magic, count, rows, cols] = file.header::<4>(IDX3_UBYTE_MAGIC)?;
     if rows == 0 || cols == 0 {
         bail!(
@@ -71,7 +81,16 @@ pub fn read_idx_images(path: &Path) -> Result<IdxImages> {
 /// unreadable, not a label file, shorter or longer than its header says, or a
 /// corrupt gzip stream.
 pub fn read_idx_labels(path: &Path) -> Result<Vec<u8>> {
-    let mut file = IdxReader::open(path)?;
+    labels(IdxReader::open(path)?)
+}
+
+/// [`read_idx_labels`] of a file already in memory (raw or gzip); `name`
+/// stands for the file in error messages.
+pub fn idx_labels_from_bytes(bytes: &[u8], name: &Path) -> Result<Vec<u8>> {
+    labels(IdxReader::from_bytes(bytes, name)?)
+}
+
+fn labels(mut file: IdxReader) -> Result<Vec<u8>> {
     let [magic, count] = file.header::<2>(IDX1_UBYTE_MAGIC)?;
     debug_assert_eq!(magic, IDX1_UBYTE_MAGIC);
     let what = || format!("{count} labels");
@@ -123,7 +142,17 @@ impl<'a> IdxReader<'a> {
             .metadata()
             .with_context(|| format!("cannot read the metadata of {}", path.display()))?
             .len();
-        let mut file = BufReader::new(file);
+        Self::sniff(Box::new(BufReader::new(file)), file_len, path)
+    }
+
+    /// Reads a file already in memory; `name` stands for it in messages.
+    fn from_bytes(bytes: &'a [u8], name: &'a Path) -> Result<Self> {
+        Self::sniff(Box::new(bytes), bytes.len() as u64, name)
+    }
+
+    /// Sniffs the gzip magic bytes 0x1f 0x8b at the start of `file` (of
+    /// `file_len` bytes) and decompresses when they are there.
+    fn sniff(mut file: Box<dyn Read + 'a>, file_len: u64, path: &'a Path) -> Result<Self> {
         let mut magic = [0u8; 2];
         let mut got = 0;
         while got < magic.len() {
@@ -138,7 +167,7 @@ impl<'a> IdxReader<'a> {
         // Put the sniffed bytes back in front of the rest of the file.
         let head = io::Cursor::new(magic[..got].to_vec());
         let raw = head.chain(file);
-        let reader: Box<dyn Read> = if gzip {
+        let reader: Box<dyn Read + 'a> = if gzip {
             Box::new(MultiGzDecoder::new(raw))
         } else {
             Box::new(raw)

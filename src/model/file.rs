@@ -191,13 +191,19 @@ fn tensor(st: &SafeTensors, path: &Path, name: &str, shape: &[usize]) -> Result<
 pub fn load(path: &Path) -> Result<SavedModel> {
     let bytes =
         std::fs::read(path).with_context(|| format!("reading the model {}", path.display()))?;
-    let st = SafeTensors::deserialize(&bytes).with_context(|| {
+    load_bytes(&bytes, path)
+}
+
+/// [`load`] of a model file already in memory; `path` stands for the file in
+/// error messages.
+pub fn load_bytes(bytes: &[u8], path: &Path) -> Result<SavedModel> {
+    let st = SafeTensors::deserialize(bytes).with_context(|| {
         format!(
             "{} is not a safetensors file (or is damaged)",
             path.display()
         )
     })?;
-    let (_, header) = SafeTensors::read_metadata(&bytes).with_context(|| {
+    let (_, header) = SafeTensors::read_metadata(bytes).with_context(|| {
         format!(
             "{} is not a safetensors file (or is damaged)",
             path.display()
@@ -232,7 +238,8 @@ pub fn load(path: &Path) -> Result<SavedModel> {
             path.display()
         ),
     };
-    if inputs != rows * cols {
+    // checked: both come from the file, and their product may overflow.
+    if rows.checked_mul(cols) != Some(inputs) {
         bail!(
             "{}: `w1` takes {inputs} pixels but the images are {rows}x{cols}",
             path.display()
