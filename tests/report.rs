@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use fashion_nn::report::{base64, REPORT_FILES};
+use base64::Engine;
+use fashion_nn::report::REPORT_FILES;
 
 fn temp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("fashion-nn-report-{}-{name}", std::process::id()));
@@ -30,39 +31,6 @@ fn attributes<'a>(svg: &'a str, tag: &str, name: &str) -> Vec<&'a str> {
             Some(&el[start..start + el[start..].find('"')?])
         })
         .collect()
-}
-
-/// Decodes standard base64 (the inverse of the report's encoder, written
-/// independently here).
-fn unbase64(s: &str) -> Vec<u8> {
-    let abc = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut bits = 0u32;
-    let mut n = 0;
-    let mut out = Vec::new();
-    for c in s.bytes().filter(|&c| c != b'=') {
-        bits = (bits << 6) | abc.iter().position(|&a| a == c).unwrap() as u32;
-        n += 6;
-        if n >= 8 {
-            n -= 8;
-            out.push((bits >> n) as u8);
-        }
-    }
-    out
-}
-
-#[test]
-fn base64_matches_the_rfc_4648_examples() {
-    for (plain, coded) in [
-        ("", ""),
-        ("f", "Zg=="),
-        ("fo", "Zm8="),
-        ("foo", "Zm9v"),
-        ("foob", "Zm9vYg=="),
-        ("fooba", "Zm9vYmE="),
-        ("foobar", "Zm9vYmFy"),
-    ] {
-        assert_eq!(base64(plain.as_bytes()), coded);
-    }
 }
 
 #[test]
@@ -164,7 +132,7 @@ fn report_files_exist_and_parse() {
         let data = href
             .strip_prefix("data:image/png;base64,")
             .expect("PNG data URI");
-        let img = image::load_from_memory_with_format(&unbase64(data), image::ImageFormat::Png)
+        let img = image::load_from_memory_with_format(&base64::engine::general_purpose::STANDARD.decode(data).unwrap(), image::ImageFormat::Png)
             .expect("decodes")
             .to_luma8();
         assert_eq!(img.dimensions(), (28, 28));

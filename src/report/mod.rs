@@ -10,7 +10,7 @@ mod charts;
 mod samples;
 
 pub use charts::{confusion_svg, learning_curve_svg};
-pub use samples::{base64, samples_svg};
+pub use samples::samples_svg;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -7,31 +7,10 @@ use std::fmt::Write;
 
 use anyhow::{Context, Result};
 use image::codecs::png::PngEncoder;
+use base64::Engine;
 use image::{ExtendedColorType, ImageEncoder};
 
 use crate::data::Dataset;
-
-/// Standard base64 (RFC 4648, with `=` padding).
-pub fn base64(bytes: &[u8]) -> String {
-    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
-            if i <= chunk.len() {
-                out.push(ABC[(n >> shift) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
 
 /// Text made safe inside an SVG element or attribute.
 fn escape(s: &str) -> String {
@@ -91,7 +70,7 @@ pub fn samples_svg(
         writeln!(
             svg,
             r#"<image x="{x:.1}" y="{y:.1}" width="{iw:.1}" height="{ih:.1}" style="image-rendering:pixelated" href="data:image/png;base64,{}"/>"#,
-            base64(&png)
+            base64::engine::general_purpose::STANDARD.encode(&png)
         )?;
         let truth = test.labels[i];
         let predicted = predictions.get(i).copied();
