@@ -1071,14 +1071,6 @@ fn run_train(args: &TrainArgs) -> Result<()> {
             crate::report::REPORT_FILES.join(", ")
         ));
     }
-    if let Some(dir) = &args.report {
-        crate::report::write_report(dir, &report, &data.test, &data.class_names)?;
-        say(&format!(
-            "wrote the report to {}: {}",
-            dir.display(),
-            crate::report::REPORT_FILES.join(", ")
-        ));
-    }
     if json {
         let out = TrainJson {
             backend: &report.backend.backend,

@@ -132,9 +132,14 @@ fn report_files_exist_and_parse() {
         let data = href
             .strip_prefix("data:image/png;base64,")
             .expect("PNG data URI");
-        let img = image::load_from_memory_with_format(&base64::engine::general_purpose::STANDARD.decode(data).unwrap(), image::ImageFormat::Png)
-            .expect("decodes")
-            .to_luma8();
+        let img = image::load_from_memory_with_format(
+            &base64::engine::general_purpose::STANDARD
+                .decode(data)
+                .unwrap(),
+            image::ImageFormat::Png,
+        )
+        .expect("decodes")
+        .to_luma8();
         assert_eq!(img.dimensions(), (28, 28));
     }
     // Wrong predictions have a red frame, and there are as many as red labels.

@@ -6,8 +6,8 @@
 use std::fmt::Write;
 
 use anyhow::{Context, Result};
-use image::codecs::png::PngEncoder;
 use base64::Engine;
+use image::codecs::png::PngEncoder;
 use image::{ExtendedColorType, ImageEncoder};
 
 use crate::data::Dataset;
