@@ -17,6 +17,6 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then
-  echo "setup: cargo not found; install Rust 1.87 or newer (https://rustup.rs) and run again" >&2
+  echo "setup: cargo not found; install Rust 1.88 or newer (https://rustup.rs) and run again" >&2
   exit 1
 fi

@@ -90,6 +90,7 @@ pub fn bench_backend(
         hidden: workload.hidden,
         classes: train_set.classes,
     };
+    crate::train::check_fits_memory(shape)?;
     backend.set_params(&Params::init(shape, shape.default_init_scale(), 1))?;
     let startup_s = start.elapsed().as_secs_f64();
     let hyper = Hyper {

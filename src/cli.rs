@@ -522,6 +522,13 @@ fn check_writable(path: &std::path::Path, flag: &str) -> Result<()> {
         );
     }
     let dir = folder_of(path);
+    if dir.exists() && !dir.is_dir() {
+        bail!(
+            "{flag} {}: {} is a file, not a folder",
+            path.display(),
+            dir.display()
+        );
+    }
     if !dir.is_dir() {
         bail!(
             "{flag} {}: the folder {} does not exist",
@@ -828,12 +835,18 @@ fn run_train(args: &TrainArgs) -> Result<()> {
     let checkpoint_file = checkpoint_path(args.checkpoint.as_deref(), args.save.as_deref());
     if args.checkpoint.is_some() {
         check_writable(&checkpoint_file, "--checkpoint")?;
+        if args.save.as_ref() == Some(&checkpoint_file) {
+            bail!(
+                "--checkpoint {0} is also the --save file; an interrupt would replace the model with a checkpoint: give two names",
+                checkpoint_file.display()
+            );
+        }
     }
     if let Some(dir) = &args.report {
         crate::report::check_report_dir(dir)?;
     }
-    let start = match &args.resume {
-        Some(path) => Some(load_checkpoint(path)?.0),
+    let resumed = match &args.resume {
+        Some(path) => Some(load_checkpoint(path)?),
         None => None,
     };
     let dir = find_data_dir(args.data.as_deref());
@@ -850,6 +863,19 @@ fn run_train(args: &TrainArgs) -> Result<()> {
         None => (all_train, None),
     };
     let mut config = args.config(train_set.pixels_per_image());
+    let start = match resumed {
+        Some((c, model)) => {
+            check_resume_matches(
+                args,
+                &model.settings,
+                &config,
+                train_set.count,
+                c.batches_done,
+            )?;
+            Some(c)
+        }
+        None => None,
+    };
     if let Some(c) = &start {
         if args.hidden.is_none() {
             config.hidden = c.params.shape.hidden;
@@ -1024,18 +1050,24 @@ fn run_train(args: &TrainArgs) -> Result<()> {
             message,
             last_finite,
         } => {
-            save_checkpoint(&checkpoint_file, &last_finite, &labels)?;
+            // Not over a resumable checkpoint of some other run: unless the
+            // user named the file, the last finite weights get their own.
+            let file = match &args.checkpoint {
+                Some(path) => path.clone(),
+                None => diverged_path(args.save.as_deref()),
+            };
+            save_checkpoint(&file, &last_finite, &labels)?;
             let which = match last_finite.epochs_done {
                 0 => "the initial weights".to_string(),
                 e => format!("the weights after epoch {e}"),
             };
             bail!(
                 "{message}\n{which} (the last finite ones) are saved in {}",
-                checkpoint_file.display()
+                file.display()
             );
         }
     };
-    summarize(&report, &config, &say);
+    summarize(&report, &say);
     if let Some((epoch, accuracy)) = report.best {
         say(&format!(
             "kept the weights of epoch {epoch} (best validation accuracy {:.2}%)",
@@ -1096,6 +1128,70 @@ fn run_train(args: &TrainArgs) -> Result<()> {
     Ok(())
 }
 
+/// A resumed run must see the same training images, and, inside an epoch,
+/// the same batches; other settings may change, with a note.
+fn check_resume_matches(
+    args: &TrainArgs,
+    saved: &[(String, String)],
+    config: &TrainConfig,
+    train_images: usize,
+    batches_done: usize,
+) -> Result<()> {
+    let file = args
+        .resume
+        .as_ref()
+        .map_or(String::new(), |p| p.display().to_string());
+    let get = |key: &str| {
+        saved
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
+    if let Some(n) = get("train_images") {
+        if n != train_images.to_string() {
+            bail!(
+                "--resume {file}: that run trained on {n} images, this one has {train_images}; \
+                 resume with the same data, --train-limit and --val-split"
+            );
+        }
+    }
+    let now = settings(config, train_images);
+    for (key, value) in &now {
+        if let Some(before) = get(key) {
+            if before != value {
+                if key == "batch_size" && batches_done > 0 {
+                    bail!(
+                        "--resume {file}: that run stopped inside an epoch with batches of {before}; \
+                         resume with --batch-size {before}"
+                    );
+                }
+                if key != "epochs" {
+                    eprintln!(
+                        "note: resuming with {key} {value} (the checkpoint's run used {before})"
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Where a diverged run keeps its last finite weights when no --checkpoint
+/// is given: `NAME.last-finite.safetensors` next to --save, else
+/// `./fashion-nn-last-finite.safetensors`.
+fn diverged_path(save: Option<&std::path::Path>) -> PathBuf {
+    match save {
+        Some(save) => {
+            let stem = save
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "model".into());
+            save.with_file_name(format!("{stem}.last-finite.safetensors"))
+        }
+        None => PathBuf::from("fashion-nn-last-finite.safetensors"),
+    }
+}
+
 /// The settings a model file records.
 fn settings(config: &TrainConfig, train_images: usize) -> Vec<(String, String)> {
     vec![
@@ -1150,7 +1246,7 @@ fn resume_command(checkpoint: &std::path::Path) -> String {
         .join(" ")
 }
 
-fn summarize(report: &TrainReport, config: &TrainConfig, say: &dyn Fn(&str)) {
+fn summarize(report: &TrainReport, say: &dyn Fn(&str)) {
     let times: Vec<f64> = report.epochs.iter().map(|e| e.seconds).collect();
     say(&format!(
         "train accuracy {:.2}%, test accuracy {:.2}% (test loss {:.4})",
@@ -1160,8 +1256,8 @@ fn summarize(report: &TrainReport, config: &TrainConfig, say: &dyn Fn(&str)) {
     ));
     say(&format!(
         "{} epoch{} in {:.2} s (median epoch {:.3} s; setup {:.2} s)",
-        config.epochs,
-        if config.epochs == 1 { "" } else { "s" },
+        report.epochs.len(),
+        if report.epochs.len() == 1 { "" } else { "s" },
         report.total_seconds,
         median(&times),
         report.setup_seconds

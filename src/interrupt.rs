@@ -15,7 +15,7 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 pub fn stop_flag() -> Result<&'static AtomicBool> {
     ctrlc::set_handler(|| {
         if STOP.swap(true, Ordering::SeqCst) {
-            eprintln!("\nsecond interrupt: exiting now (the last checkpoint on disk is untouched)");
+            eprintln!("\nsecond interrupt: exiting now (a checkpoint already on disk stays whole)");
             std::process::exit(i32::from(EXIT_INTERRUPTED));
         }
         eprintln!("\ninterrupt: stopping after the current batch and writing a checkpoint (press Ctrl-C again to exit at once)");

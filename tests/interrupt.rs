@@ -331,3 +331,101 @@ fn auto_falls_back_to_the_cpu_when_the_gpu_hits_a_limit() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["backend"], "cpu");
 }
+
+#[test]
+fn resuming_on_other_data_or_saving_over_the_checkpoint_is_refused() {
+    let model = temp("five-hundred.safetensors");
+    let model_s = model.display().to_string();
+    let base = ["--backend", "cpu", "--hidden", "8"];
+    let out = run(&[
+        &base[..],
+        &["--train-limit", "500", "--epochs", "1", "--save", &model_s],
+    ]
+    .concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_fails(
+        &[
+            &base[..],
+            &[
+                "--train-limit",
+                "600",
+                "--epochs",
+                "2",
+                "--resume",
+                &model_s,
+            ],
+        ]
+        .concat(),
+        1,
+        &[
+            "that run trained on 500 images, this one has 600",
+            "same data",
+        ],
+    );
+    let same = temp("same.safetensors").display().to_string();
+    assert_fails(
+        &["--backend", "cpu", "--save", &same, "--checkpoint", &same],
+        1,
+        &["is also the --save file", "give two names"],
+    );
+    let file = temp("plain-file");
+    std::fs::write(&file, b"x").unwrap();
+    let under = file.join("m.safetensors").display().to_string();
+    assert_fails(
+        &["--backend", "cpu", "--save", &under],
+        1,
+        &["is a file, not a folder"],
+    );
+}
+
+#[test]
+fn a_diverged_run_keeps_its_weights_apart_from_an_existing_checkpoint() {
+    let dir = temp("diverged-cwd");
+    std::fs::create_dir_all(&dir).unwrap();
+    let checkpoint = dir.join("fashion-nn-checkpoint.safetensors");
+    std::fs::write(&checkpoint, b"another run's checkpoint").unwrap();
+    let out = bin()
+        .current_dir(&dir)
+        .args([
+            "--backend",
+            "cpu",
+            "--train-limit",
+            "300",
+            "--hidden",
+            "4",
+            "--lr",
+            "3e38",
+        ])
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("are saved in fashion-nn-last-finite.safetensors"),
+        "{stderr}"
+    );
+    assert!(load(&dir.join("fashion-nn-last-finite.safetensors")).is_ok());
+    assert_eq!(
+        std::fs::read(&checkpoint).unwrap(),
+        b"another run's checkpoint"
+    );
+}
+
+#[test]
+fn bench_refuses_a_network_too_large_for_memory() {
+    assert_fails(
+        &[
+            "bench",
+            "--backends",
+            "cpu",
+            "--hidden",
+            "100000000",
+            "--epochs",
+            "1",
+            "--train-limit",
+            "100",
+        ],
+        1,
+        &["does not fit in memory", "smaller --hidden"],
+    );
+}

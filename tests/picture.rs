@@ -352,3 +352,40 @@ fn png_of_a_real_test_image_gets_the_same_top_class_as_index() {
         assert_eq!(by_picture, by_index, "test image {index}");
     }
 }
+
+#[test]
+fn a_png_claiming_a_gigantic_picture_is_refused_before_decoding() {
+    let dir = temp("gigantic");
+    let model = small_model(&dir);
+    // A PNG whose header claims 30 000 × 30 000 pixels, then no image data.
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = b"IHDR".to_vec();
+    ihdr.extend_from_slice(&30_000u32.to_be_bytes());
+    ihdr.extend_from_slice(&30_000u32.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]); // 8-bit gray
+    let mut crc = flate2::Crc::new();
+    crc.update(&ihdr);
+    png.extend_from_slice(&13u32.to_be_bytes());
+    png.extend_from_slice(&ihdr);
+    png.extend_from_slice(&crc.sum().to_be_bytes());
+    // One short row of compressed data, then the end: far fewer than claimed.
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut z, &[0u8; 64]).unwrap();
+    let data = z.finish().unwrap();
+    for (kind, body) in [(&b"IDAT"[..], &data[..]), (&b"IEND"[..], &[][..])] {
+        let mut chunk = kind.to_vec();
+        chunk.extend_from_slice(body);
+        let mut crc = flate2::Crc::new();
+        crc.update(&chunk);
+        png.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        png.extend_from_slice(&chunk);
+        png.extend_from_slice(&crc.sum().to_be_bytes());
+    }
+    let file = dir.join("huge.png");
+    std::fs::write(&file, &png).unwrap();
+    let e = predict_fails(&model, &[&file]);
+    assert!(
+        e.contains("huge.png") && e.contains("30000x30000") && e.contains("scale it down"),
+        "{e}"
+    );
+}

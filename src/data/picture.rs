@@ -40,6 +40,9 @@ pub struct PreparedPicture {
     pub source: (usize, usize),
 }
 
+/// The largest picture `read_picture` decodes (100 megapixels, 100 MB of gray).
+pub const MAX_PICTURE_PIXELS: u64 = 100_000_000;
+
 /// Reads a PNG or JPEG file (EXIF orientation applied) as gray values,
 /// transparent pixels shown on white: (values, width, height). Every failure
 /// is one line naming the file and what to do.
@@ -83,6 +86,17 @@ pub fn read_picture(path: &Path) -> Result<(Vec<u8>, usize, usize)> {
     let mut decoder = ImageReader::with_format(Cursor::new(&bytes), format)
         .into_decoder()
         .map_err(damaged)?;
+    // A few kilobytes of PNG can claim a picture of gigabytes: refuse before
+    // decoding what no photo of a garment needs.
+    let (w, h) = decoder.dimensions();
+    if u64::from(w) * u64::from(h) > MAX_PICTURE_PIXELS {
+        bail!(
+            "{}: the picture is {w}x{h} pixels, more than the {} megapixels this reads; \
+             scale it down (the model sees it at its own size, e.g. 28x28)",
+            path.display(),
+            MAX_PICTURE_PIXELS / 1_000_000
+        );
+    }
     let orientation = decoder.orientation().map_err(damaged)?;
     let mut picture = DynamicImage::from_decoder(decoder).map_err(damaged)?;
     picture.apply_orientation(orientation);

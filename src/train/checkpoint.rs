@@ -40,6 +40,12 @@ pub fn save_checkpoint(path: &Path, checkpoint: &Checkpoint, labels: &ModelLabel
 /// where it stopped; a model without a training state starts at epoch 1
 /// from its weights and statistics.
 pub fn load_checkpoint(path: &Path) -> Result<(Checkpoint, SavedModel)> {
+    if path.is_dir() {
+        bail!(
+            "--resume {}: is a folder; give the checkpoint or model file in it",
+            path.display()
+        );
+    }
     if !path.is_file() {
         bail!(
             "--resume {}: no such file; give a model or checkpoint written by `train --save` or by an interrupted run",

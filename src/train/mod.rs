@@ -160,6 +160,23 @@ pub fn train(
     }
 }
 
+/// Refuses a network whose parameters (and the optimizer's two copies of
+/// them) cannot even be allocated, instead of aborting on the allocation.
+pub fn check_fits_memory(shape: Shape) -> Result<()> {
+    let values = shape.parameter_count().saturating_mul(3);
+    let mut probe: Vec<f32> = Vec::new();
+    probe.try_reserve_exact(values).map_err(|_| {
+        anyhow::anyhow!(
+            "a network of {} hidden units has {} parameters ({:.1} GB, three times that with the optimizer's moments) \
+             and does not fit in memory; use a smaller --hidden",
+            shape.hidden,
+            shape.parameter_count(),
+            shape.parameter_count() as f64 * 4.0 / 1e9
+        )
+    })?;
+    Ok(())
+}
+
 /// Wall time one call to the backend aims at when the run can be stopped,
 /// so a stop request is answered within about this long.
 const STOP_LATENCY_S: f64 = 0.5;
@@ -205,17 +222,7 @@ pub fn run(
             );
         }
     }
-    // Refuse a model that cannot even be allocated instead of aborting.
-    let mut probe: Vec<f32> = Vec::new();
-    probe.try_reserve_exact(shape.parameter_count()).map_err(|_| {
-        anyhow::anyhow!(
-            "a network of {} hidden units has {} parameters ({:.1} GB) and does not fit in memory; use a smaller --hidden",
-            shape.hidden,
-            shape.parameter_count(),
-            shape.parameter_count() as f64 * 4.0 / 1e9
-        )
-    })?;
-    drop(probe);
+    check_fits_memory(shape)?;
     let mut hyper = config.hyper;
     let (mut epochs_done, mut batches_done) = match &start {
         Some(c) => (c.epochs_done, c.batches_done),
