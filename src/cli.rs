@@ -1054,7 +1054,7 @@ fn run_train(args: &TrainArgs) -> Result<()> {
             // user named the file, the last finite weights get their own.
             let file = match &args.checkpoint {
                 Some(path) => path.clone(),
-                None => diverged_path(args.save.as_deref()),
+                None => crate::train::beside_save(args.save.as_deref(), "last-finite"),
             };
             save_checkpoint(&file, &last_finite, &labels)?;
             let which = match last_finite.epochs_done {
@@ -1174,22 +1174,6 @@ fn check_resume_matches(
         }
     }
     Ok(())
-}
-
-/// Where a diverged run keeps its last finite weights when no --checkpoint
-/// is given: `NAME.last-finite.safetensors` next to --save, else
-/// `./fashion-nn-last-finite.safetensors`.
-fn diverged_path(save: Option<&std::path::Path>) -> PathBuf {
-    match save {
-        Some(save) => {
-            let stem = save
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "model".into());
-            save.with_file_name(format!("{stem}.last-finite.safetensors"))
-        }
-        None => PathBuf::from("fashion-nn-last-finite.safetensors"),
-    }
 }
 
 /// The settings a model file records.

@@ -74,17 +74,23 @@ pub fn load_checkpoint(path: &Path) -> Result<(Checkpoint, SavedModel)> {
 /// to `--save` (`model.safetensors` → `model.checkpoint.safetensors`), else
 /// `fashion-nn-checkpoint.safetensors` in the current folder.
 pub fn checkpoint_path(explicit: Option<&Path>, save: Option<&Path>) -> PathBuf {
-    if let Some(path) = explicit {
-        return path.to_path_buf();
+    match explicit {
+        Some(path) => path.to_path_buf(),
+        None => beside_save(save, "checkpoint"),
     }
+}
+
+/// `NAME.KIND.safetensors` next to the `--save` file NAME.safetensors, else
+/// `fashion-nn-KIND.safetensors` in the current folder.
+pub fn beside_save(save: Option<&Path>, kind: &str) -> PathBuf {
     match save {
         Some(save) => {
             let stem = save
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "model".into());
-            save.with_file_name(format!("{stem}.checkpoint.safetensors"))
+            save.with_file_name(format!("{stem}.{kind}.safetensors"))
         }
-        None => PathBuf::from("fashion-nn-checkpoint.safetensors"),
+        None => PathBuf::from(format!("fashion-nn-{kind}.safetensors")),
     }
 }

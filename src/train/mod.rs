@@ -5,7 +5,7 @@ mod checkpoint;
 mod metrics;
 mod shuffle;
 
-pub use checkpoint::{checkpoint_path, load_checkpoint, save_checkpoint, ModelLabels};
+pub use checkpoint::{beside_save, checkpoint_path, load_checkpoint, save_checkpoint, ModelLabels};
 pub use metrics::{class_metrics, confusion_matrix, epoch_flops, median, ClassMetrics};
 pub use shuffle::epoch_order;
 
