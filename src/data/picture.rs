@@ -164,7 +164,7 @@ pub fn prepare_picture(
     // pixel maps to 255 and the box holds at least it.
     let (bw, bh) = (x1 + 1 - x0, y1 + 1 - y0);
     // invariant: v has width × height values.
-    let full = GrayImage::from_raw(width as u32, height as u32, v).expect("width × height values");
+    let full = GrayImage::from_raw(width as u32, height as u32, v).expect("width × height values"); // invariant
     let garment = imageops::crop_imm(&full, x0 as u32, y0 as u32, bw as u32, bh as u32).to_image();
     // The longer side (relative to the target) fills the target.
     let scale = (cols as f64 / bw as f64).min(rows as f64 / bh as f64);

@@ -300,24 +300,18 @@ pub fn load_bytes(bytes: &[u8], path: &Path) -> Result<SavedModel> {
     })
 }
 
-/// The training state a checkpoint written by [`save_with_state`] carries
-/// (`None` for a model saved at the end of a run without one).
-pub fn load_state(path: &Path) -> Result<Option<TrainingState>> {
-    let model = load(path)?;
+/// A model file with the training state a checkpoint written by
+/// [`save_with_state`] carries (`None` for a model saved at the end of a run
+/// without one), from one read of the file.
+pub fn load_with_state(path: &Path) -> Result<(SavedModel, Option<TrainingState>)> {
     let bytes =
         std::fs::read(path).with_context(|| format!("reading the model {}", path.display()))?;
-    let st = SafeTensors::deserialize(&bytes).with_context(|| {
-        format!(
-            "{} is not a safetensors file (or is damaged)",
-            path.display()
-        )
-    })?;
-    let (_, header) = SafeTensors::read_metadata(&bytes).with_context(|| {
-        format!(
-            "{} is not a safetensors file (or is damaged)",
-            path.display()
-        )
-    })?;
+    let model = load_bytes(&bytes, path)?;
+    // load_bytes has parsed the same bytes: these cannot fail now.
+    let st = SafeTensors::deserialize(&bytes)
+        .with_context(|| format!("{} is not a safetensors file", path.display()))?;
+    let (_, header) = SafeTensors::read_metadata(&bytes)
+        .with_context(|| format!("{} is not a safetensors file", path.display()))?;
     let meta = header.metadata().clone().unwrap_or_default();
     let number = |key: &str| -> Result<Option<u64>> {
         match meta.get(key) {
@@ -328,7 +322,7 @@ pub fn load_state(path: &Path) -> Result<Option<TrainingState>> {
         }
     };
     let Some(epochs_done) = number("epochs_done")? else {
-        return Ok(None);
+        return Ok((model, None));
     };
     let batches_done = number("batches_done")?.unwrap_or(0);
     let shape = model.params.shape;
@@ -352,9 +346,10 @@ pub fn load_state(path: &Path) -> Result<Option<TrainingState>> {
             })
         }
     };
-    Ok(Some(TrainingState {
+    let state = TrainingState {
         epochs_done: epochs_done as usize,
         batches_done: batches_done as usize,
         optimizer,
-    }))
+    };
+    Ok((model, Some(state)))
 }

@@ -8,7 +8,7 @@ mod params;
 mod predict;
 
 pub use file::{
-    folder_of, load, load_bytes, load_state, save, save_with_state, SavedModel, TrainingState,
+    folder_of, load, load_bytes, load_with_state, save, save_with_state, SavedModel, TrainingState,
     FORMAT,
 };
 pub use hyper::{Hyper, Preset};

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 
 use super::Checkpoint;
-use crate::model::{load, load_state, save_with_state, SavedModel, TrainingState};
+use crate::model::{load_with_state, save_with_state, SavedModel, TrainingState};
 
 /// What a model file says about the data besides the numbers.
 #[derive(Clone, Debug)]
@@ -52,8 +52,7 @@ pub fn load_checkpoint(path: &Path) -> Result<(Checkpoint, SavedModel)> {
             path.display()
         );
     }
-    let model = load(path)?;
-    let state = load_state(path)?;
+    let (model, state) = load_with_state(path)?;
     let (epochs_done, batches_done, optimizer) = match state {
         Some(s) => (s.epochs_done, s.batches_done, s.optimizer),
         None => (0, 0, None),
