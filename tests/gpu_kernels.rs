@@ -143,6 +143,59 @@ fn matmul_atb_sgd_matches_cpu_weight_grad_and_update() {
 }
 
 #[test]
+fn matmul_tex_abt_matches_cpu_for_every_epilogue_and_any_k() {
+    // K not a multiple of 4 (zero-padded texels), M and N not multiples of the 8×16 block.
+    for (m, n, k) in [
+        (1, 1, 1),
+        (7, 33, 784),
+        (33, 7, 5),
+        (993, 50, 784),
+        (100, 129, 13),
+        (17, 1030, 30),
+    ] {
+        check_a_bt(MatmulKind::TexABt, Epilogue::BiasSigmoid, m, n, k);
+    }
+    check_a_bt(MatmulKind::TexABt, Epilogue::Store, 7, 33, 782);
+    check_a_bt(MatmulKind::TexABt, Epilogue::Bias, 33, 10, 52);
+}
+
+#[test]
+fn matmul_tex_atb_sgd_matches_cpu_for_any_m_and_n() {
+    for (m, n, k) in [
+        (1, 1, 1),
+        (7, 784, 33),
+        (33, 13, 7),
+        (50, 784, 2401),
+        (129, 22, 100),
+        (1030, 9, 3),
+    ] {
+        check_at_b_sgd(MatmulKind::TexAtB, m, n, k);
+    }
+}
+
+#[test]
+fn texture_rows_copies_a_matrix_with_zero_padding() {
+    let gpu = vulkan();
+    for (rows, cols) in [(1, 1), (3, 4), (50, 784), (7, 13), (1030, 6)] {
+        let src = uniform(rows * cols, 1.0, 9);
+        let got = harness::texture_rows(gpu.context(), gpu.kernels(), &src, rows, cols).unwrap();
+        let width = cols.div_ceil(4) * 4;
+        assert_eq!(got.len(), rows * width, "{rows}×{cols}");
+        for (r, row) in got.chunks(width).enumerate() {
+            assert_eq!(
+                row[..cols],
+                src[r * cols..(r + 1) * cols],
+                "{rows}×{cols} row {r}"
+            );
+            assert!(
+                row[cols..].iter().all(|&v| v == 0.0),
+                "{rows}×{cols} padding"
+            );
+        }
+    }
+}
+
+#[test]
 fn standardize_matches_cpu_with_row_offset() {
     let gpu = vulkan();
     for (count, d, offset, rows) in [

@@ -8,6 +8,7 @@ use super::buffers::{read_back, read_f32, storage, storage_init, uniform_init};
 use super::context::GpuContext;
 use super::pipelines::{Epilogue, Kernel, MatmulKind, Pipelines};
 use super::plan::{matmul_groups, optimizer_groups};
+use super::textures::{texels, RowsTexture};
 use super::uniforms::{
     Batch, ColumnDims, Correction, DeltaDims, MatmulDims, RuleConstants, Step, Tensor,
 };
@@ -21,6 +22,29 @@ fn submit(
     repeat: usize,
 ) -> Result<()> {
     let group = kernel.bind(ctx, kernel.name, buffers, dynamic.then_some(16));
+    submit_group(ctx, kernel, &group, groups, dynamic, repeat)
+}
+
+/// [`submit`] with a bind group made by the caller (textures among the bindings).
+fn submit_resources(
+    ctx: &GpuContext,
+    kernel: &Kernel,
+    resources: &[wgpu::BindingResource],
+    groups: [u32; 2],
+    repeat: usize,
+) -> Result<()> {
+    let group = kernel.bind_resources(ctx, kernel.name, resources);
+    submit_group(ctx, kernel, &group, groups, false, repeat)
+}
+
+fn submit_group(
+    ctx: &GpuContext,
+    kernel: &Kernel,
+    group: &wgpu::BindGroup,
+    groups: [u32; 2],
+    dynamic: bool,
+    repeat: usize,
+) -> Result<()> {
     let mut encoder = ctx
         .device
         .create_command_encoder(&wgpu::CommandEncoderDescriptor {
@@ -33,7 +57,7 @@ fn submit(
         });
         pass.set_pipeline(&kernel.pipeline);
         let offsets: &[u32] = if dynamic { &[0] } else { &[] };
-        pass.set_bind_group(0, &group, offsets);
+        pass.set_bind_group(0, group, offsets);
         for _ in 0..repeat {
             pass.dispatch_workgroups(groups[0], groups[1], 1);
         }
@@ -86,7 +110,7 @@ pub fn standardize(
         chunks.len()
     );
     let chunk = |i: usize| &chunks[i.min(chunks.len() - 1)];
-    let x = storage(ctx, "x", (rows * d * 4) as u64);
+    let x = RowsTexture::new(ctx, "x", rows, d);
     let batch = Batch {
         row_offset: row_offset as u32,
         rows: rows as u32,
@@ -94,16 +118,47 @@ pub fn standardize(
         chunk_images: chunk_images as u32,
     };
     let u = uniform_init(ctx, "batch", bytemuck::bytes_of(&batch));
-    let (m, s) = (f32s(ctx, "mean", mean), f32s(ctx, "inv_std", inv_std));
-    submit(
+    let stats = RowsTexture::from_rows(ctx, "stats", &[mean, inv_std].concat(), 2, d);
+    let x_storage = x.storage_view();
+    let group = k.standardize.bind_resources(
+        ctx,
+        "standardize",
+        &[
+            chunk(0).as_entire_binding(),
+            chunk(1).as_entire_binding(),
+            chunk(2).as_entire_binding(),
+            chunk(3).as_entire_binding(),
+            wgpu::BindingResource::TextureView(&stats.view),
+            o.as_entire_binding(),
+            wgpu::BindingResource::TextureView(&x_storage),
+            wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: &u,
+                offset: 0,
+                size: wgpu::BufferSize::new(16),
+            }),
+        ],
+    );
+    submit_group(
         ctx,
         &k.standardize,
-        &[chunk(0), chunk(1), chunk(2), chunk(3), &m, &s, &o, &x, &u],
-        [(d as u32).div_ceil(64), rows as u32],
+        &group,
+        [(texels(d) as u32).div_ceil(64), rows as u32],
         true,
         1,
     )?;
-    read_f32(ctx, &x, rows * d, "standardize")
+    // The padding texels must hold zeros: the products sum over them.
+    let padded = x.read_padded(ctx, rows, "standardize")?;
+    let width = texels(d) * 4;
+    anyhow::ensure!(
+        padded
+            .chunks(width)
+            .all(|row| row[d..].iter().all(|&v| v == 0.0)),
+        "standardize wrote non-zero padding"
+    );
+    Ok(padded
+        .chunks(width)
+        .flat_map(|row| row[..d].iter().copied())
+        .collect())
 }
 
 /// The `kind` of matmul kernel with `epilogue`; `out` is the initial output (read by the
@@ -122,22 +177,46 @@ pub fn matmul(
     step: Step,
     repeat: usize,
 ) -> Result<Vec<f32>> {
-    let (ab, bb, biasb, outb) = (
-        f32s(ctx, "a", a),
-        f32s(ctx, "b", b),
-        f32s(ctx, "bias", bias),
-        f32s(ctx, "out", out),
-    );
+    let (biasb, outb) = (f32s(ctx, "bias", bias), f32s(ctx, "out", out));
     let d = uniform_init(ctx, "dims", bytemuck::bytes_of(&dims));
     let s = uniform_init(ctx, "step", bytemuck::bytes_of(&step));
-    submit(
-        ctx,
-        k.matmul(kind, epilogue),
-        &[&ab, &bb, &biasb, &outb, &d, &s],
-        matmul_groups(kind, &dims),
-        false,
-        repeat,
-    )?;
+    let (m, n, kk) = (dims.m as usize, dims.n as usize, dims.k as usize);
+    let textures = match kind {
+        MatmulKind::TexABt => Some(((m, kk), (n, kk))),
+        MatmulKind::TexAtB => Some(((kk, m), (kk, n))),
+        _ => None,
+    };
+    match textures {
+        Some(((ar, ac), (br, bc))) => {
+            let at = RowsTexture::from_rows(ctx, "a", a, ar, ac);
+            let bt = RowsTexture::from_rows(ctx, "b", b, br, bc);
+            submit_resources(
+                ctx,
+                k.matmul(kind, epilogue),
+                &[
+                    wgpu::BindingResource::TextureView(&at.view),
+                    wgpu::BindingResource::TextureView(&bt.view),
+                    biasb.as_entire_binding(),
+                    outb.as_entire_binding(),
+                    d.as_entire_binding(),
+                    s.as_entire_binding(),
+                ],
+                matmul_groups(kind, &dims),
+                repeat,
+            )?;
+        }
+        None => {
+            let (ab, bb) = (f32s(ctx, "a", a), f32s(ctx, "b", b));
+            submit(
+                ctx,
+                k.matmul(kind, epilogue),
+                &[&ab, &bb, &biasb, &outb, &d, &s],
+                matmul_groups(kind, &dims),
+                false,
+                repeat,
+            )?;
+        }
+    }
     read_f32(ctx, &outb, out.len(), "matmul")
 }
 
@@ -211,6 +290,7 @@ pub fn hidden_delta(
         f32s(ctx, "a1", a1),
     );
     let g1 = storage(ctx, "g1", (rows * hidden * 4) as u64);
+    let g1_texture = RowsTexture::new(ctx, "g1 texture", rows, hidden);
     let dims = DeltaDims {
         rows: rows as u32,
         hidden: hidden as u32,
@@ -218,15 +298,33 @@ pub fn hidden_delta(
         _pad: 0,
     };
     let u = uniform_init(ctx, "dims", bytemuck::bytes_of(&dims));
-    submit(
+    let g1_storage = g1_texture.storage_view();
+    submit_resources(
         ctx,
         &k.hidden_delta,
-        &[&g, &w, &a, &g1, &u],
-        [(hidden as u32).div_ceil(64), rows as u32],
-        false,
+        &[
+            g.as_entire_binding(),
+            w.as_entire_binding(),
+            a.as_entire_binding(),
+            g1.as_entire_binding(),
+            wgpu::BindingResource::TextureView(&g1_storage),
+            u.as_entire_binding(),
+        ],
+        [(texels(hidden) as u32).div_ceil(64), rows as u32],
         1,
     )?;
-    read_f32(ctx, &g1, rows * hidden, "hidden_delta")
+    let from_buffer = read_f32(ctx, &g1, rows * hidden, "hidden_delta")?;
+    // The texture copy must agree exactly, zero-padded.
+    let padded = g1_texture.read_padded(ctx, rows, "hidden_delta texture")?;
+    let width = texels(hidden) * 4;
+    for (r, row) in padded.chunks(width).enumerate() {
+        anyhow::ensure!(
+            row[..hidden] == from_buffer[r * hidden..(r + 1) * hidden]
+                && row[hidden..].iter().all(|&v| v == 0.0),
+            "hidden_delta: the texture's row {r} differs from the buffer's"
+        );
+    }
+    Ok(from_buffer)
 }
 
 /// `bias_update.wgsl`: b ← b − lr·Σᵢ G[i], or with `store_gradient` (MODE 1)
@@ -344,4 +442,36 @@ pub fn optimizer_step(
         m: read_f32(ctx, &mb, len, "optimizer_step")?,
         v: read_f32(ctx, &vb, len, "optimizer_step")?,
     })
+}
+
+/// `texture_rows.wgsl`: a rows×cols matrix copied into a texture, read back
+/// with its zero padding (rows of ⌈cols/4⌉·4 values).
+pub fn texture_rows(
+    ctx: &GpuContext,
+    k: &Pipelines,
+    src: &[f32],
+    rows: usize,
+    cols: usize,
+) -> Result<Vec<f32>> {
+    let b = f32s(ctx, "src", src);
+    let t = RowsTexture::new(ctx, "dst", rows, cols);
+    let dims = ColumnDims {
+        rows: rows as u32,
+        cols: cols as u32,
+        _pad: [0; 2],
+    };
+    let u = uniform_init(ctx, "dims", bytemuck::bytes_of(&dims));
+    let storage_view = t.storage_view();
+    submit_resources(
+        ctx,
+        &k.texture_rows,
+        &[
+            b.as_entire_binding(),
+            wgpu::BindingResource::TextureView(&storage_view),
+            u.as_entire_binding(),
+        ],
+        [(texels(cols) as u32).div_ceil(64), rows as u32],
+        1,
+    )?;
+    t.read_padded(ctx, rows, "texture_rows")
 }

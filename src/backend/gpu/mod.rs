@@ -9,6 +9,7 @@ pub mod context;
 pub mod harness;
 pub mod pipelines;
 pub mod plan;
+pub mod textures;
 pub mod uniforms;
 
 use std::collections::HashMap;
@@ -23,6 +24,7 @@ use self::plan::{
     correction_slots, matmul_groups, ModelBuffers, OptimizerBuffers, ParamArrays, Plan, Product,
     Scratch, SetBuffers, PIXEL_CHUNKS,
 };
+use self::textures::{check_fits, texels, RowsTexture};
 use self::uniforms::{RuleConstants, Step, Tensor};
 use super::{Backend, BackendInfo, BatchTally, Evaluation, Split};
 use crate::data::{Dataset, Standardizer};
@@ -136,13 +138,21 @@ impl GpuBackend {
                 "one batch of output logits (batch × classes × 4 bytes)",
                 f(need * shape.classes),
             )?;
+            check_fits(
+                &self.ctx,
+                "one batch of standardized images",
+                need,
+                shape.inputs,
+            )?;
+            check_fits(&self.ctx, "one batch of hidden errors", need, shape.hidden)?;
             self.scratch = Some(Scratch {
                 rows: need,
-                x: storage(&self.ctx, "X (batch × D)", f(need * shape.inputs)),
+                x: RowsTexture::new(&self.ctx, "X (batch × D)", need, shape.inputs),
                 a1: storage(&self.ctx, "A1 (batch × H)", f(need * shape.hidden)),
                 z2: storage(&self.ctx, "Z2 (batch × C)", f(need * shape.classes)),
                 g2: storage(&self.ctx, "G2 (batch × C)", f(need * shape.classes)),
                 g1: storage(&self.ctx, "G1 (batch × H)", f(need * shape.hidden)),
+                g1_texture: RowsTexture::new(&self.ctx, "G1 (batch × H)", need, shape.hidden),
             });
             self.plans.clear();
         }
@@ -210,7 +220,7 @@ impl GpuBackend {
                     &k.standardize,
                     &plan.standardize,
                     &[slot],
-                    [(shape.inputs as u32).div_ceil(64), r],
+                    [(texels(shape.inputs) as u32).div_ceil(64), r],
                 );
                 // A1 = σ(X·W1ᵀ + b1)
                 dispatch_matmul(&mut pass, k, Epilogue::BiasSigmoid, &g.z1, &g.dims.z1);
@@ -233,7 +243,7 @@ impl GpuBackend {
                     &k.hidden_delta,
                     &g.delta,
                     &[],
-                    [(shape.hidden as u32).div_ceil(64), r],
+                    [(texels(shape.hidden) as u32).div_ceil(64), r],
                 );
                 let (h, c) = (shape.hidden as u32, shape.classes as u32);
                 match (&g.grads, &plan.optimizer) {
@@ -273,6 +283,14 @@ impl GpuBackend {
                         dispatch(&mut pass, &k.bias_update, &g.db1, &[], [h.div_ceil(64), 1]);
                     }
                 }
+                // W1's texture ← W1, for the next batch's forward product
+                dispatch(
+                    &mut pass,
+                    &k.texture_rows,
+                    &plan.w1_texture,
+                    &[],
+                    plan.w1_texture_groups,
+                );
             }
         }
         let (start, end) = plan.byte_span(&batches);
@@ -471,6 +489,7 @@ impl Backend for GpuBackend {
                 stats.mean.len()
             );
         }
+        check_fits(&self.ctx, "the pixel statistics", 2, d)?;
         // Whole images per chunk, each chunk within one binding.
         let max = self.ctx.max_binding();
         let fit = (max / d.max(1) as u64).max(1) as usize;
@@ -516,15 +535,12 @@ impl Backend for GpuBackend {
                 .collect(),
             chunk_images,
             labels: storage_init(&self.ctx, &name("labels"), bytemuck::cast_slice(&labels)),
-            mean: storage_init(
+            stats: RowsTexture::from_rows(
                 &self.ctx,
-                &name("pixel mean"),
-                bytemuck::cast_slice(&stats.mean),
-            ),
-            inv_std: storage_init(
-                &self.ctx,
-                &name("pixel 1/std"),
-                bytemuck::cast_slice(&stats.inv_std),
+                &name("pixel mean and 1/std"),
+                &[stats.mean.as_slice(), stats.inv_std.as_slice()].concat(),
+                2,
+                d,
             ),
             order: storage_init(
                 &self.ctx,
@@ -549,6 +565,7 @@ impl Backend for GpuBackend {
                 // Same shape: overwrite in place, the plans stay valid.
                 let q = &self.ctx.queue;
                 q.write_buffer(&model.w1, 0, bytemuck::cast_slice(&params.w1));
+                model.w1_texture.write(&self.ctx, &params.w1);
                 q.write_buffer(&model.b1, 0, bytemuck::cast_slice(&params.b1));
                 q.write_buffer(&model.w2, 0, bytemuck::cast_slice(&params.w2));
                 q.write_buffer(&model.b2, 0, bytemuck::cast_slice(&params.b2));
@@ -573,8 +590,16 @@ impl Backend for GpuBackend {
             "W1 (hidden × pixels × 4 bytes)",
             (shape.hidden * shape.inputs * 4) as u64,
         )?;
+        check_fits(&self.ctx, "W1", shape.hidden, shape.inputs)?;
         self.model = Some(ModelBuffers {
             shape,
+            w1_texture: RowsTexture::from_rows(
+                &self.ctx,
+                "W1 (H × D) texture",
+                &params.w1,
+                shape.hidden,
+                shape.inputs,
+            ),
             w1: storage_init(&self.ctx, "W1 (H × D)", bytemuck::cast_slice(&params.w1)),
             b1: storage_init(&self.ctx, "b1 (H)", bytemuck::cast_slice(&params.b1)),
             w2: storage_init(&self.ctx, "W2 (C × H)", bytemuck::cast_slice(&params.w2)),

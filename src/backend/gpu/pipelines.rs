@@ -16,6 +16,10 @@ enum Slot {
     Uniform,
     /// `var<uniform>` bound with a dynamic offset (one slot per batch).
     UniformDynamic,
+    /// `texture_2d<f32>` read with `textureLoad` (rgba32float, unfilterable).
+    Texture,
+    /// `texture_storage_2d<rgba32float, write>`
+    StorageTexture,
 }
 
 /// What [`matmul.wgsl`](../../../shaders/matmul.wgsl) does with each sum.
@@ -76,6 +80,29 @@ impl Kernel {
             entries: &entries,
         })
     }
+
+    /// A bind group binding `resources` (buffers and texture views) to slots
+    /// 0, 1, … in order; no dynamic offsets.
+    pub fn bind_resources(
+        &self,
+        ctx: &GpuContext,
+        label: &str,
+        resources: &[wgpu::BindingResource],
+    ) -> wgpu::BindGroup {
+        let entries: Vec<wgpu::BindGroupEntry> = resources
+            .iter()
+            .enumerate()
+            .map(|(i, resource)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: resource.clone(),
+            })
+            .collect();
+        ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(label),
+            layout: &self.layout,
+            entries: &entries,
+        })
+    }
 }
 
 /// Invocations per workgroup of the matrix products along x (output
@@ -91,6 +118,12 @@ pub enum MatmulKind {
     ABt,
     /// `matmul_atb.wgsl`: Aᵀ·B, vec4 loads along N (N % 4 = 0), 8×8 outputs.
     AtB,
+    /// `matmul_tex_abt.wgsl`: A·Bᵀ with both operands in textures, any K,
+    /// 8×16 outputs. The forward product of training.
+    TexABt,
+    /// `matmul_tex_atb.wgsl`: Aᵀ·B with both operands in textures, any M and
+    /// N, 8×16 outputs. The dW1 product of training.
+    TexAtB,
 }
 
 impl MatmulKind {
@@ -100,6 +133,8 @@ impl MatmulKind {
             MatmulKind::Strided => [4, 4],
             MatmulKind::ABt => [8, 16],
             MatmulKind::AtB => [8, 16],
+            MatmulKind::TexABt => [8, 16],
+            MatmulKind::TexAtB => [8, 16],
         }
     }
 
@@ -129,6 +164,8 @@ pub struct Pipelines {
     matmuls: Vec<Kernel>,
     pub softmax_cross_entropy: Kernel,
     pub hidden_delta: Kernel,
+    /// A row-major matrix copied into an rgba32float texture (W1 after each step)
+    pub texture_rows: Kernel,
     /// b ← b − lr·Σᵢ G[i]
     pub bias_update: Kernel,
     /// db = Σᵢ G[i], stored for the optimizer step
@@ -152,31 +189,44 @@ impl Pipelines {
                 Read,
                 Read,
                 Read,
+                Texture,
                 Read,
-                Read,
-                Read,
-                ReadWrite,
+                StorageTexture,
                 UniformDynamic,
             ],
             &[("WG", 64.0)],
             [64, 1],
         );
         let matmul_slots = [Read, Read, Read, ReadWrite, Uniform, Uniform];
+        let texture_matmul_slots = [Texture, Texture, Read, ReadWrite, Uniform, Uniform];
         let mut matmuls = Vec::new();
         // The three kernels share their epilogue and bindings 2–5.
         let common = include_str!("../../../shaders/matmul_common.wgsl");
-        for (kind, body) in [
+        for (kind, body, slots) in [
             (
                 MatmulKind::Strided,
                 include_str!("../../../shaders/matmul.wgsl"),
+                &matmul_slots,
             ),
             (
                 MatmulKind::ABt,
                 include_str!("../../../shaders/matmul_abt.wgsl"),
+                &matmul_slots,
             ),
             (
                 MatmulKind::AtB,
                 include_str!("../../../shaders/matmul_atb.wgsl"),
+                &matmul_slots,
+            ),
+            (
+                MatmulKind::TexABt,
+                include_str!("../../../shaders/matmul_tex_abt.wgsl"),
+                &texture_matmul_slots,
+            ),
+            (
+                MatmulKind::TexAtB,
+                include_str!("../../../shaders/matmul_tex_atb.wgsl"),
+                &texture_matmul_slots,
             ),
         ] {
             let source = format!("{common}\n{body}");
@@ -190,7 +240,7 @@ impl Pipelines {
                     ctx,
                     kind.label(epilogue),
                     &source,
-                    &matmul_slots,
+                    slots,
                     &[
                         ("WG_X", MATMUL_WORKGROUP[0] as f64),
                         ("WG_Y", MATMUL_WORKGROUP[1] as f64),
@@ -233,7 +283,15 @@ impl Pipelines {
                 ctx,
                 "hidden_delta",
                 include_str!("../../../shaders/hidden_delta.wgsl"),
-                &[Read, Read, Read, ReadWrite, Uniform],
+                &[Read, Read, Read, ReadWrite, StorageTexture, Uniform],
+                &[("WG", 64.0)],
+                [64, 1],
+            ),
+            texture_rows: build(
+                ctx,
+                "texture_rows",
+                include_str!("../../../shaders/texture_rows.wgsl"),
+                &[Read, StorageTexture, Uniform],
                 &[("WG", 64.0)],
                 [64, 1],
             ),
@@ -308,6 +366,14 @@ impl MatmulKind {
             (AtB, Bias) => "matmul_atb bias",
             (AtB, BiasSigmoid) => "matmul_atb bias sigmoid",
             (AtB, Sgd) => "matmul_atb sgd",
+            (TexABt, Store) => "matmul_tex_abt store",
+            (TexABt, Bias) => "matmul_tex_abt bias",
+            (TexABt, BiasSigmoid) => "matmul_tex_abt bias sigmoid",
+            (TexABt, Sgd) => "matmul_tex_abt sgd",
+            (TexAtB, Store) => "matmul_tex_atb store",
+            (TexAtB, Bias) => "matmul_tex_atb bias",
+            (TexAtB, BiasSigmoid) => "matmul_tex_atb bias sigmoid",
+            (TexAtB, Sgd) => "matmul_tex_atb sgd",
         }
     }
 }
@@ -344,6 +410,16 @@ fn build(
                     ty: wgpu::BufferBindingType::Uniform,
                     has_dynamic_offset: matches!(slot, Slot::UniformDynamic),
                     min_binding_size: None,
+                },
+                Slot::Texture => wgpu::BindingType::Texture {
+                    sample_type: wgpu::TextureSampleType::Float { filterable: false },
+                    view_dimension: wgpu::TextureViewDimension::D2,
+                    multisampled: false,
+                },
+                Slot::StorageTexture => wgpu::BindingType::StorageTexture {
+                    access: wgpu::StorageTextureAccess::WriteOnly,
+                    format: wgpu::TextureFormat::Rgba32Float,
+                    view_dimension: wgpu::TextureViewDimension::D2,
                 },
             },
             count: None,

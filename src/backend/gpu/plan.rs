@@ -10,6 +10,7 @@ use anyhow::Result;
 use super::buffers::uniform_init;
 use super::context::GpuContext;
 use super::pipelines::{Epilogue, MatmulKind, Pipelines, MATMUL_WORKGROUP};
+use super::textures::{texels, RowsTexture};
 use super::uniforms::{Batch, ColumnDims, Correction, DeltaDims, MatmulDims};
 use crate::model::{Optimizer, Shape};
 
@@ -20,6 +21,9 @@ pub struct ModelBuffers {
     pub b1: wgpu::Buffer,
     pub w2: wgpu::Buffer,
     pub b2: wgpu::Buffer,
+    /// W1 again as a texture, what the forward product reads; refreshed
+    /// from `w1` after every step.
+    pub w1_texture: RowsTexture,
 }
 
 /// Pixel buffers `standardize.wgsl` binds: a set may span this many bindings.
@@ -56,8 +60,8 @@ pub struct OptimizerBuffers {
 /// Per-batch intermediates, sized for `rows` images.
 pub struct Scratch {
     pub rows: usize,
-    /// X: rows × D standardized pixels.
-    pub x: wgpu::Buffer,
+    /// X: rows × D standardized pixels, as a texture.
+    pub x: RowsTexture,
     /// A1: rows × H hidden activations.
     pub a1: wgpu::Buffer,
     /// Z2: rows × C output logits.
@@ -66,6 +70,8 @@ pub struct Scratch {
     pub g2: wgpu::Buffer,
     /// G1: rows × H hidden error.
     pub g1: wgpu::Buffer,
+    /// G1 again as a texture, what dW1 = G1ᵀ·X reads.
+    pub g1_texture: RowsTexture,
 }
 
 /// One uploaded set.
@@ -80,8 +86,8 @@ pub struct SetBuffers {
     pub pixels: Vec<wgpu::Buffer>,
     pub chunk_images: usize,
     pub labels: wgpu::Buffer,
-    pub mean: wgpu::Buffer,
-    pub inv_std: wgpu::Buffer,
+    /// Row 0 the training pixel means, row 1 their inverse standard deviations.
+    pub stats: RowsTexture,
     /// The epoch order: the image at each position (the identity unless shuffled).
     pub order: wgpu::Buffer,
     /// The same order on the host (`None`: the identity).
@@ -157,6 +163,10 @@ pub struct Plan {
     pub softmax: wgpu::BindGroup,
     pub by_rows: BTreeMap<usize, RowsGroups>,
     pub optimizer: Option<OptimizerPlan>,
+    /// Copies W1 into its texture (`texture_rows.wgsl`), after each step.
+    pub w1_texture: wgpu::BindGroup,
+    /// Workgroups of that copy.
+    pub w1_texture_groups: [u32; 2],
 }
 
 impl Plan {
@@ -253,21 +263,24 @@ impl Plan {
         let softmax_table = uniform_init(ctx, &format!("{label} softmax batches"), &table(c, 0));
         // A set in fewer chunks binds its last one in the slots left over.
         let chunk = |i: usize| &set.pixels[i.min(set.pixels.len() - 1)];
-        let standardize = kernels.standardize.bind(
+        let x_storage = scratch.x.storage_view();
+        let standardize = kernels.standardize.bind_resources(
             ctx,
             &format!("{label} standardize"),
             &[
-                chunk(0),
-                chunk(1),
-                chunk(2),
-                chunk(3),
-                &set.mean,
-                &set.inv_std,
-                &set.order,
-                &scratch.x,
-                &standardize_table,
+                chunk(0).as_entire_binding(),
+                chunk(1).as_entire_binding(),
+                chunk(2).as_entire_binding(),
+                chunk(3).as_entire_binding(),
+                wgpu::BindingResource::TextureView(&set.stats.view),
+                set.order.as_entire_binding(),
+                wgpu::BindingResource::TextureView(&x_storage),
+                wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: &standardize_table,
+                    offset: 0,
+                    size: slot.and_then(wgpu::BufferSize::new),
+                }),
             ],
-            slot,
         );
         let softmax = kernels.softmax_cross_entropy.bind(
             ctx,
@@ -292,7 +305,7 @@ impl Plan {
             let dims = RowsDims {
                 // Z1 = X·W1ᵀ (+ b1, σ): rows×H
                 z1: Product {
-                    kind: MatmulKind::for_a_bt(d),
+                    kind: MatmulKind::TexABt,
                     dims: MatmulDims::a_bt(rows, h, d),
                 },
                 // Z2 = A1·W2ᵀ (+ b2): rows×C, small: the strided kernel
@@ -307,7 +320,7 @@ impl Plan {
                 },
                 // dW1 = G1ᵀ·X: H×D over the batch
                 dw1: Product {
-                    kind: MatmulKind::for_at_b(d),
+                    kind: MatmulKind::TexAtB,
                     dims: MatmulDims::at_b(h, d, rows),
                 },
             };
@@ -339,20 +352,23 @@ impl Plan {
             let db2_dims = u("db2 dims", bytemuck::bytes_of(&col(c)));
             let db1_dims = u("db1 dims", bytemuck::bytes_of(&col(h)));
             let name = |n: &str| format!("{label} {n} rows {rows}");
+            let view = wgpu::BindingResource::TextureView;
+            let g1_storage = scratch.g1_texture.storage_view();
             let groups = RowsGroups {
-                z1: kernels.matmul(dims.z1.kind, Epilogue::BiasSigmoid).bind(
-                    ctx,
-                    &name("z1"),
-                    &[
-                        &scratch.x,
-                        &model.w1,
-                        &model.b1,
-                        &scratch.a1,
-                        &z1_dims,
-                        step,
-                    ],
-                    None,
-                ),
+                z1: kernels
+                    .matmul(dims.z1.kind, Epilogue::BiasSigmoid)
+                    .bind_resources(
+                        ctx,
+                        &name("z1"),
+                        &[
+                            view(&scratch.x.view),
+                            view(&model.w1_texture.view),
+                            model.b1.as_entire_binding(),
+                            scratch.a1.as_entire_binding(),
+                            z1_dims.as_entire_binding(),
+                            step.as_entire_binding(),
+                        ],
+                    ),
                 z2: kernels.matmul(dims.z2.kind, Epilogue::Bias).bind(
                     ctx,
                     &name("z2"),
@@ -366,17 +382,17 @@ impl Plan {
                     ],
                     None,
                 ),
-                delta: kernels.hidden_delta.bind(
+                delta: kernels.hidden_delta.bind_resources(
                     ctx,
                     &name("hidden_delta"),
                     &[
-                        &scratch.g2,
-                        &model.w2,
-                        &scratch.a1,
-                        &scratch.g1,
-                        &delta_dims,
+                        scratch.g2.as_entire_binding(),
+                        model.w2.as_entire_binding(),
+                        scratch.a1.as_entire_binding(),
+                        scratch.g1.as_entire_binding(),
+                        view(&g1_storage),
+                        delta_dims.as_entire_binding(),
                     ],
-                    None,
                 ),
                 dw2: kernels.matmul(dims.dw2.kind, Epilogue::Sgd).bind(
                     ctx,
@@ -397,18 +413,17 @@ impl Plan {
                     &[&scratch.g2, &model.b2, &db2_dims, step],
                     None,
                 ),
-                dw1: kernels.matmul(dims.dw1.kind, Epilogue::Sgd).bind(
+                dw1: kernels.matmul(dims.dw1.kind, Epilogue::Sgd).bind_resources(
                     ctx,
                     &name("dw1"),
                     &[
-                        &scratch.g1,
-                        &scratch.x,
-                        &model.b1,
-                        &model.w1,
-                        &dw1_dims,
-                        step,
+                        view(&scratch.g1_texture.view),
+                        view(&scratch.x.view),
+                        model.b1.as_entire_binding(),
+                        model.w1.as_entire_binding(),
+                        dw1_dims.as_entire_binding(),
+                        step.as_entire_binding(),
                     ],
-                    None,
                 ),
                 db1: kernels.bias_update.bind(
                     ctx,
@@ -437,19 +452,20 @@ impl Plan {
                         &[&scratch.g2, &o.grads.b2, &db2_dims, step],
                         None,
                     ),
-                    dw1: kernels.matmul(dims.dw1.kind, Epilogue::Store).bind(
-                        ctx,
-                        &name("dw1 store"),
-                        &[
-                            &scratch.g1,
-                            &scratch.x,
-                            &model.b1,
-                            &o.grads.w1,
-                            &dw1_dims,
-                            step,
-                        ],
-                        None,
-                    ),
+                    dw1: kernels
+                        .matmul(dims.dw1.kind, Epilogue::Store)
+                        .bind_resources(
+                            ctx,
+                            &name("dw1 store"),
+                            &[
+                                view(&scratch.g1_texture.view),
+                                view(&scratch.x.view),
+                                model.b1.as_entire_binding(),
+                                o.grads.w1.as_entire_binding(),
+                                dw1_dims.as_entire_binding(),
+                                step.as_entire_binding(),
+                            ],
+                        ),
                     db1: kernels.bias_gradient.bind(
                         ctx,
                         &name("db1 store"),
@@ -500,8 +516,29 @@ impl Plan {
             }
             None => None,
         };
+        let w1_texture_dims = uniform_init(
+            ctx,
+            &format!("{label} W1 texture dims"),
+            bytemuck::bytes_of(&ColumnDims {
+                rows: h as u32,
+                cols: d as u32,
+                _pad: [0; 2],
+            }),
+        );
+        let w1_storage = model.w1_texture.storage_view();
+        let w1_texture = kernels.texture_rows.bind_resources(
+            ctx,
+            &format!("{label} W1 texture"),
+            &[
+                model.w1.as_entire_binding(),
+                wgpu::BindingResource::TextureView(&w1_storage),
+                w1_texture_dims.as_entire_binding(),
+            ],
+        );
         ctx.check("building the dispatch plan")?;
         Ok(Plan {
+            w1_texture,
+            w1_texture_groups: [(texels(d) as u32).div_ceil(64), h as u32],
             shape: model.shape,
             batches,
             slot_stride,
