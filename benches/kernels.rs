@@ -61,8 +61,17 @@ fn main() -> anyhow::Result<()> {
         let flops = 2.0 * (b * h * d) as f64;
         for (name, kind, epilogue, dims, a, bm, out_len) in [
             (
-                "z1 = σ(X·W1ᵀ + b1)",
+                "z1 buffers vec4",
                 MatmulKind::for_a_bt(d),
+                Epilogue::BiasSigmoid,
+                MatmulDims::a_bt(b, h, d),
+                &x,
+                &w1,
+                b * h,
+            ),
+            (
+                "z1 textures (training)",
+                MatmulKind::TexABt,
                 Epilogue::BiasSigmoid,
                 MatmulDims::a_bt(b, h, d),
                 &x,
@@ -79,8 +88,17 @@ fn main() -> anyhow::Result<()> {
                 b * h,
             ),
             (
-                "W1 -= lr·G1ᵀ·X",
+                "dW1 buffers vec4",
                 MatmulKind::for_at_b(d),
+                Epilogue::Sgd,
+                MatmulDims::at_b(h, d, b),
+                &g1,
+                &x,
+                h * d,
+            ),
+            (
+                "dW1 textures (training)",
+                MatmulKind::TexAtB,
                 Epilogue::Sgd,
                 MatmulDims::at_b(h, d, b),
                 &g1,
@@ -103,7 +121,7 @@ fn main() -> anyhow::Result<()> {
                     .unwrap();
             });
             println!(
-                "{workload:8} B {b:5} H {h:5}  {name:22} {:9.3} ms  {:6.2} GFLOP/s",
+                "{workload:8} B {b:5} H {h:5}  {name:24} {:9.3} ms  {:6.2} GFLOP/s",
                 s * 1e3,
                 flops / s / 1e9
             );

@@ -8,7 +8,10 @@
 // matmul_common.wgsl: 0 store, 1 + bias[n], 2 σ(acc + bias[n]), 3 regularized SGD.
 //
 // Bindings: a, b (texture_2d<f32>), then bias, out, dims (M, N, K), step as in
-// matmul_common.wgsl.
+// matmul_common.wgsl, then out_texture (texture_storage_2d<rgba32float>).
+// With OUT_TEXTURE = 1 the results go to out_texture instead of out, four
+// columns a texel, zeros past N (A1 = σ(X·W1ᵀ + b1), read by the next
+// products as a texture); epilogues 0–2 only.
 //
 // Each invocation owns an 8×16 block of outputs in vec4 registers and walks K
 // one texel (four k) at a time: 8 texels of A, 16 of B (transposed into four
@@ -19,8 +22,40 @@
 
 // Prepended: matmul_common.wgsl (sizes, step, bindings 2–5, epilogue).
 
+override OUT_TEXTURE: u32 = 0u;
+
 @group(0) @binding(0) var a: texture_2d<f32>;
 @group(0) @binding(1) var b: texture_2d<f32>;
+@group(0) @binding(6) var out_texture: texture_storage_2d<rgba32float, write>;
+
+// Writes the outputs of row m, columns n0..n0+3, to out or out_texture.
+fn store4(m: u32, n0: u32, v: vec4<f32>) {
+    if (OUT_TEXTURE == 0u) {
+        epilogue4(m, n0, v);
+        return;
+    }
+    if (m >= dims.m || n0 >= dims.n) {
+        return;
+    }
+    var t = vec4<f32>(0.0);
+    for (var j = 0u; j < 4u; j++) {
+        let n = n0 + j;
+        if (n < dims.n) {
+            switch EPILOGUE {
+                case 1u: {
+                    t[j] = v[j] + bias[n];
+                }
+                case 2u: {
+                    t[j] = sigmoid(v[j] + bias[n]);
+                }
+                default: {
+                    t[j] = v[j];
+                }
+            }
+        }
+    }
+    textureStore(out_texture, vec2<i32>(i32(n0 / 4u), i32(m)), t);
+}
 
 fn texel(t: texture_2d<f32>, k: i32, row: i32) -> vec4<f32> {
     return textureLoad(t, vec2<i32>(k, row), 0);
@@ -138,36 +173,36 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         acc7_2 += bt2 * a7;
         acc7_3 += bt3 * a7;
     }
-    epilogue4(m0 + 0u, n0 + 0u, acc0_0);
-    epilogue4(m0 + 0u, n0 + 4u, acc0_1);
-    epilogue4(m0 + 0u, n0 + 8u, acc0_2);
-    epilogue4(m0 + 0u, n0 + 12u, acc0_3);
-    epilogue4(m0 + 1u, n0 + 0u, acc1_0);
-    epilogue4(m0 + 1u, n0 + 4u, acc1_1);
-    epilogue4(m0 + 1u, n0 + 8u, acc1_2);
-    epilogue4(m0 + 1u, n0 + 12u, acc1_3);
-    epilogue4(m0 + 2u, n0 + 0u, acc2_0);
-    epilogue4(m0 + 2u, n0 + 4u, acc2_1);
-    epilogue4(m0 + 2u, n0 + 8u, acc2_2);
-    epilogue4(m0 + 2u, n0 + 12u, acc2_3);
-    epilogue4(m0 + 3u, n0 + 0u, acc3_0);
-    epilogue4(m0 + 3u, n0 + 4u, acc3_1);
-    epilogue4(m0 + 3u, n0 + 8u, acc3_2);
-    epilogue4(m0 + 3u, n0 + 12u, acc3_3);
-    epilogue4(m0 + 4u, n0 + 0u, acc4_0);
-    epilogue4(m0 + 4u, n0 + 4u, acc4_1);
-    epilogue4(m0 + 4u, n0 + 8u, acc4_2);
-    epilogue4(m0 + 4u, n0 + 12u, acc4_3);
-    epilogue4(m0 + 5u, n0 + 0u, acc5_0);
-    epilogue4(m0 + 5u, n0 + 4u, acc5_1);
-    epilogue4(m0 + 5u, n0 + 8u, acc5_2);
-    epilogue4(m0 + 5u, n0 + 12u, acc5_3);
-    epilogue4(m0 + 6u, n0 + 0u, acc6_0);
-    epilogue4(m0 + 6u, n0 + 4u, acc6_1);
-    epilogue4(m0 + 6u, n0 + 8u, acc6_2);
-    epilogue4(m0 + 6u, n0 + 12u, acc6_3);
-    epilogue4(m0 + 7u, n0 + 0u, acc7_0);
-    epilogue4(m0 + 7u, n0 + 4u, acc7_1);
-    epilogue4(m0 + 7u, n0 + 8u, acc7_2);
-    epilogue4(m0 + 7u, n0 + 12u, acc7_3);
+    store4(m0 + 0u, n0 + 0u, acc0_0);
+    store4(m0 + 0u, n0 + 4u, acc0_1);
+    store4(m0 + 0u, n0 + 8u, acc0_2);
+    store4(m0 + 0u, n0 + 12u, acc0_3);
+    store4(m0 + 1u, n0 + 0u, acc1_0);
+    store4(m0 + 1u, n0 + 4u, acc1_1);
+    store4(m0 + 1u, n0 + 8u, acc1_2);
+    store4(m0 + 1u, n0 + 12u, acc1_3);
+    store4(m0 + 2u, n0 + 0u, acc2_0);
+    store4(m0 + 2u, n0 + 4u, acc2_1);
+    store4(m0 + 2u, n0 + 8u, acc2_2);
+    store4(m0 + 2u, n0 + 12u, acc2_3);
+    store4(m0 + 3u, n0 + 0u, acc3_0);
+    store4(m0 + 3u, n0 + 4u, acc3_1);
+    store4(m0 + 3u, n0 + 8u, acc3_2);
+    store4(m0 + 3u, n0 + 12u, acc3_3);
+    store4(m0 + 4u, n0 + 0u, acc4_0);
+    store4(m0 + 4u, n0 + 4u, acc4_1);
+    store4(m0 + 4u, n0 + 8u, acc4_2);
+    store4(m0 + 4u, n0 + 12u, acc4_3);
+    store4(m0 + 5u, n0 + 0u, acc5_0);
+    store4(m0 + 5u, n0 + 4u, acc5_1);
+    store4(m0 + 5u, n0 + 8u, acc5_2);
+    store4(m0 + 5u, n0 + 12u, acc5_3);
+    store4(m0 + 6u, n0 + 0u, acc6_0);
+    store4(m0 + 6u, n0 + 4u, acc6_1);
+    store4(m0 + 6u, n0 + 8u, acc6_2);
+    store4(m0 + 6u, n0 + 12u, acc6_3);
+    store4(m0 + 7u, n0 + 0u, acc7_0);
+    store4(m0 + 7u, n0 + 4u, acc7_1);
+    store4(m0 + 7u, n0 + 8u, acc7_2);
+    store4(m0 + 7u, n0 + 12u, acc7_3);
 }

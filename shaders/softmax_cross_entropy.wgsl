@@ -12,6 +12,8 @@
 //   labels    : array<u32>  the whole set's labels
 //   order     : array<u32>  one image index per position of the epoch
 //   g2        : array<f32>  rows × C (written)
+//   g2_texture: texture_storage_2d<rgba32float, write>  the same G2, ⌈C/4⌉
+//               texels a row, zeros past C (read by dW2 and G1 as a texture)
 //   loss      : array<f32>  one per position of the epoch (written at i)
 //   predicted : array<u32>  one per position of the epoch (written at i)
 //   batch     : uniform, dynamic offset: row_offset, rows, classes
@@ -33,6 +35,7 @@ struct Batch {
 @group(0) @binding(4) var<storage, read_write> loss: array<f32>;
 @group(0) @binding(5) var<storage, read_write> predicted: array<u32>;
 @group(0) @binding(6) var<uniform> batch: Batch;
+@group(0) @binding(7) var g2_texture: texture_storage_2d<rgba32float, write>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -59,9 +62,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         sum += exp(z2[base + c] - z_max);
     }
     let scale = 1.0 / f32(batch.rows);
+    var texel = vec4<f32>(0.0);
     for (var c = 0u; c < c_n; c++) {
         let p = exp(z2[base + c] - z_max) / sum;
-        g2[base + c] = (p - select(0.0, 1.0, c == y)) * scale;
+        let g = (p - select(0.0, 1.0, c == y)) * scale;
+        g2[base + c] = g;
+        texel[c % 4u] = g;
+        if (c % 4u == 3u || c + 1u == c_n) {
+            textureStore(g2_texture, vec2<i32>(i32(c / 4u), i32(r)), texel);
+            texel = vec4<f32>(0.0);
+        }
     }
     loss[i] = log(sum) - (z2[base + y] - z_max);
     predicted[i] = arg;

@@ -21,6 +21,11 @@
 // Dispatch: (ceil(⌈D/4⌉ / WG), rows, 1).
 
 override WG: u32 = 64u;
+// How many pixel chunks the set has: with 1 the kernel reads pixels0 only.
+// (lavapipe runs every case of a switch on a per-invocation value, each
+// with a lane-by-lane storage load, so the switch alone costs about a third
+// of an article epoch there.)
+override CHUNKS: u32 = 4u;
 
 struct Batch {
     row_offset: u32,
@@ -40,6 +45,9 @@ struct Batch {
 
 // Word w of pixel chunk c.
 fn pixel_word(c: u32, w: u32) -> u32 {
+    if (CHUNKS == 1u) {
+        return pixels0[w];
+    }
     switch c {
         case 0u: { return pixels0[w]; }
         case 1u: { return pixels1[w]; }

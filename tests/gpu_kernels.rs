@@ -160,6 +160,35 @@ fn matmul_tex_abt_matches_cpu_for_every_epilogue_and_any_k() {
 }
 
 #[test]
+fn hidden_activation_writes_sigmoid_of_the_product_to_a_texture() {
+    let gpu = vulkan();
+    for (m, n, k) in [
+        (1, 1, 1),
+        (7, 33, 784),
+        (993, 50, 784),
+        (33, 10, 50),
+        (5, 1030, 9),
+    ] {
+        let (a, b, bias) = (
+            uniform(m * k, 1.0, 11),
+            uniform(n * k, 1.0, 12),
+            uniform(n, 1.0, 13),
+        );
+        let got = harness::hidden_activation(gpu.context(), gpu.kernels(), &a, &b, &bias, m, n, k)
+            .unwrap();
+        let mut z = vec![0.0; m * n];
+        ops::linear(&a, &b, &bias, m, k, n, &mut z);
+        ops::sigmoid(&mut z);
+        assert_close(
+            &format!("A1 texture {m}×{n}×{k}"),
+            &got,
+            &z,
+            2e-5 * (k as f32).sqrt(),
+        );
+    }
+}
+
+#[test]
 fn matmul_tex_atb_sgd_matches_cpu_for_any_m_and_n() {
     for (m, n, k) in [
         (1, 1, 1),

@@ -120,7 +120,8 @@ pub fn standardize(
     let u = uniform_init(ctx, "batch", bytemuck::bytes_of(&batch));
     let stats = RowsTexture::from_rows(ctx, "stats", &[mean, inv_std].concat(), 2, d);
     let x_storage = x.storage_view();
-    let group = k.standardize.bind_resources(
+    let kernel = k.standardize_for(chunks.len());
+    let group = kernel.bind_resources(
         ctx,
         "standardize",
         &[
@@ -140,7 +141,7 @@ pub fn standardize(
     );
     submit_group(
         ctx,
-        &k.standardize,
+        kernel,
         &group,
         [(texels(d) as u32).div_ceil(64), rows as u32],
         true,
@@ -190,17 +191,23 @@ pub fn matmul(
         Some(((ar, ac), (br, bc))) => {
             let at = RowsTexture::from_rows(ctx, "a", a, ar, ac);
             let bt = RowsTexture::from_rows(ctx, "b", b, br, bc);
+            let unused = RowsTexture::new(ctx, "unused", 1, 4);
+            let unused_storage = unused.storage_view();
+            let mut resources = vec![
+                wgpu::BindingResource::TextureView(&at.view),
+                wgpu::BindingResource::TextureView(&bt.view),
+                biasb.as_entire_binding(),
+                outb.as_entire_binding(),
+                d.as_entire_binding(),
+                s.as_entire_binding(),
+            ];
+            if kind == MatmulKind::TexABt {
+                resources.push(wgpu::BindingResource::TextureView(&unused_storage));
+            }
             submit_resources(
                 ctx,
                 k.matmul(kind, epilogue),
-                &[
-                    wgpu::BindingResource::TextureView(&at.view),
-                    wgpu::BindingResource::TextureView(&bt.view),
-                    biasb.as_entire_binding(),
-                    outb.as_entire_binding(),
-                    d.as_entire_binding(),
-                    s.as_entire_binding(),
-                ],
+                &resources,
                 matmul_groups(kind, &dims),
                 repeat,
             )?;
@@ -257,16 +264,38 @@ pub fn softmax_cross_entropy(
         chunk_images: 0,
     };
     let u = uniform_init(ctx, "batch", bytemuck::bytes_of(&batch));
-    submit(
+    let g2_texture = RowsTexture::new(ctx, "g2 texture", rows, classes);
+    let g2_storage = g2_texture.storage_view();
+    let group = k.softmax_cross_entropy.bind_resources(
+        ctx,
+        "softmax_cross_entropy",
+        &[
+            z.as_entire_binding(),
+            l.as_entire_binding(),
+            o.as_entire_binding(),
+            g2.as_entire_binding(),
+            loss.as_entire_binding(),
+            pred.as_entire_binding(),
+            wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: &u,
+                offset: 0,
+                size: wgpu::BufferSize::new(16),
+            }),
+            wgpu::BindingResource::TextureView(&g2_storage),
+        ],
+    );
+    submit_group(
         ctx,
         &k.softmax_cross_entropy,
-        &[&z, &l, &o, &g2, &loss, &pred, &u],
+        &group,
         [(rows as u32).div_ceil(64), 1],
         true,
         1,
     )?;
+    let g2 = read_f32(ctx, &g2, rows * classes, "softmax")?;
+    same_as_texture(ctx, &g2_texture, &g2, rows, classes, "softmax G2")?;
     Ok(SoftmaxOut {
-        g2: read_f32(ctx, &g2, rows * classes, "softmax")?,
+        g2,
         loss: read_f32(ctx, &loss, n, "softmax")?,
         predicted: bytemuck::pod_collect_to_vec(&read_back(ctx, &pred, (n * 4) as u64, "softmax")?),
     })
@@ -285,9 +314,9 @@ pub fn hidden_delta(
     classes: usize,
 ) -> Result<Vec<f32>> {
     let (g, w, a) = (
-        f32s(ctx, "g2", g2),
-        f32s(ctx, "w2", w2),
-        f32s(ctx, "a1", a1),
+        RowsTexture::from_rows(ctx, "g2", g2, rows, classes),
+        RowsTexture::from_rows(ctx, "w2", w2, classes, hidden),
+        RowsTexture::from_rows(ctx, "a1", a1, rows, hidden),
     );
     let g1 = storage(ctx, "g1", (rows * hidden * 4) as u64);
     let g1_texture = RowsTexture::new(ctx, "g1 texture", rows, hidden);
@@ -303,9 +332,9 @@ pub fn hidden_delta(
         ctx,
         &k.hidden_delta,
         &[
-            g.as_entire_binding(),
-            w.as_entire_binding(),
-            a.as_entire_binding(),
+            wgpu::BindingResource::TextureView(&g.view),
+            wgpu::BindingResource::TextureView(&w.view),
+            wgpu::BindingResource::TextureView(&a.view),
             g1.as_entire_binding(),
             wgpu::BindingResource::TextureView(&g1_storage),
             u.as_entire_binding(),
@@ -314,17 +343,36 @@ pub fn hidden_delta(
         1,
     )?;
     let from_buffer = read_f32(ctx, &g1, rows * hidden, "hidden_delta")?;
-    // The texture copy must agree exactly, zero-padded.
-    let padded = g1_texture.read_padded(ctx, rows, "hidden_delta texture")?;
-    let width = texels(hidden) * 4;
+    same_as_texture(
+        ctx,
+        &g1_texture,
+        &from_buffer,
+        rows,
+        hidden,
+        "hidden_delta G1",
+    )?;
+    Ok(from_buffer)
+}
+
+/// Fails unless `texture` holds exactly `values` (rows×cols), zero-padded.
+fn same_as_texture(
+    ctx: &GpuContext,
+    texture: &RowsTexture,
+    values: &[f32],
+    rows: usize,
+    cols: usize,
+    what: &str,
+) -> Result<()> {
+    let padded = texture.read_padded(ctx, rows, what)?;
+    let width = texels(cols) * 4;
     for (r, row) in padded.chunks(width).enumerate() {
         anyhow::ensure!(
-            row[..hidden] == from_buffer[r * hidden..(r + 1) * hidden]
-                && row[hidden..].iter().all(|&v| v == 0.0),
-            "hidden_delta: the texture's row {r} differs from the buffer's"
+            row[..cols] == values[r * cols..(r + 1) * cols]
+                && row[cols..].iter().all(|&v| v == 0.0),
+            "{what}: the texture's row {r} differs from the buffer's or has non-zero padding"
         );
     }
-    Ok(from_buffer)
+    Ok(())
 }
 
 /// `bias_update.wgsl`: b ← b − lr·Σᵢ G[i], or with `store_gradient` (MODE 1)
@@ -474,4 +522,57 @@ pub fn texture_rows(
         1,
     )?;
     t.read_padded(ctx, rows, "texture_rows")
+}
+
+/// `matmul_tex_abt.wgsl` with OUT_TEXTURE = 1 (the training path's
+/// A1 = σ(X·W1ᵀ + b1)): A m×k, B n×k, read back from the texture it writes,
+/// which must be zero past column n.
+#[allow(clippy::too_many_arguments)]
+pub fn hidden_activation(
+    ctx: &GpuContext,
+    k: &Pipelines,
+    a: &[f32],
+    b: &[f32],
+    bias: &[f32],
+    m: usize,
+    n: usize,
+    kk: usize,
+) -> Result<Vec<f32>> {
+    let dims = MatmulDims::a_bt(m, n, kk);
+    let (at, bt) = (
+        RowsTexture::from_rows(ctx, "a", a, m, kk),
+        RowsTexture::from_rows(ctx, "b", b, n, kk),
+    );
+    let (biasb, unused) = (f32s(ctx, "bias", bias), storage(ctx, "unused", 4));
+    let d = uniform_init(ctx, "dims", bytemuck::bytes_of(&dims));
+    let s = uniform_init(ctx, "step", &[0u8; 16]);
+    let out = RowsTexture::new(ctx, "a1", m, n);
+    let out_storage = out.storage_view();
+    submit_resources(
+        ctx,
+        &k.hidden_activation,
+        &[
+            wgpu::BindingResource::TextureView(&at.view),
+            wgpu::BindingResource::TextureView(&bt.view),
+            biasb.as_entire_binding(),
+            unused.as_entire_binding(),
+            d.as_entire_binding(),
+            s.as_entire_binding(),
+            wgpu::BindingResource::TextureView(&out_storage),
+        ],
+        matmul_groups(MatmulKind::TexABt, &dims),
+        1,
+    )?;
+    let padded = out.read_padded(ctx, m, "hidden_activation")?;
+    let width = texels(n) * 4;
+    anyhow::ensure!(
+        padded
+            .chunks(width)
+            .all(|row| row[n..].iter().all(|&v| v == 0.0)),
+        "hidden_activation wrote non-zero padding"
+    );
+    Ok(padded
+        .chunks(width)
+        .flat_map(|row| row[..n].iter().copied())
+        .collect())
 }

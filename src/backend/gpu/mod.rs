@@ -148,11 +148,13 @@ impl GpuBackend {
             self.scratch = Some(Scratch {
                 rows: need,
                 x: RowsTexture::new(&self.ctx, "X (batch × D)", need, shape.inputs),
-                a1: storage(&self.ctx, "A1 (batch × H)", f(need * shape.hidden)),
+                a1: RowsTexture::new(&self.ctx, "A1 (batch × H)", need, shape.hidden),
                 z2: storage(&self.ctx, "Z2 (batch × C)", f(need * shape.classes)),
                 g2: storage(&self.ctx, "G2 (batch × C)", f(need * shape.classes)),
+                g2_texture: RowsTexture::new(&self.ctx, "G2 (batch × C)", need, shape.classes),
                 g1: storage(&self.ctx, "G1 (batch × H)", f(need * shape.hidden)),
                 g1_texture: RowsTexture::new(&self.ctx, "G1 (batch × H)", need, shape.hidden),
+                unused: RowsTexture::new(&self.ctx, "unused storage texture", 1, 4),
             });
             self.plans.clear();
         }
@@ -217,13 +219,19 @@ impl GpuBackend {
                 // X = standardize(pixels of this batch)
                 dispatch(
                     &mut pass,
-                    &k.standardize,
+                    k.standardize_for(set.pixels.len()),
                     &plan.standardize,
                     &[slot],
                     [(texels(shape.inputs) as u32).div_ceil(64), r],
                 );
-                // A1 = σ(X·W1ᵀ + b1)
-                dispatch_matmul(&mut pass, k, Epilogue::BiasSigmoid, &g.z1, &g.dims.z1);
+                // A1 = σ(X·W1ᵀ + b1), into A1's texture
+                dispatch(
+                    &mut pass,
+                    &k.hidden_activation,
+                    &g.z1,
+                    &[],
+                    matmul_groups(g.dims.z1.kind, &g.dims.z1.dims),
+                );
                 // Z2 = A1·W2ᵀ + b2
                 dispatch_matmul(&mut pass, k, Epilogue::Bias, &g.z2, &g.dims.z2);
                 // P = softmax(Z2), loss, G2 = (P − Y)/B, arg-max
@@ -283,14 +291,10 @@ impl GpuBackend {
                         dispatch(&mut pass, &k.bias_update, &g.db1, &[], [h.div_ceil(64), 1]);
                     }
                 }
-                // W1's texture ← W1, for the next batch's forward product
-                dispatch(
-                    &mut pass,
-                    &k.texture_rows,
-                    &plan.w1_texture,
-                    &[],
-                    plan.w1_texture_groups,
-                );
+                // the textures of W1 and W2 ← W1, W2, for the next batch's products
+                for (group, groups) in &plan.weight_textures {
+                    dispatch(&mut pass, &k.texture_rows, group, &[], *groups);
+                }
             }
         }
         let (start, end) = plan.byte_span(&batches);
@@ -566,6 +570,7 @@ impl Backend for GpuBackend {
                 let q = &self.ctx.queue;
                 q.write_buffer(&model.w1, 0, bytemuck::cast_slice(&params.w1));
                 model.w1_texture.write(&self.ctx, &params.w1);
+                model.w2_texture.write(&self.ctx, &params.w2);
                 q.write_buffer(&model.b1, 0, bytemuck::cast_slice(&params.b1));
                 q.write_buffer(&model.w2, 0, bytemuck::cast_slice(&params.w2));
                 q.write_buffer(&model.b2, 0, bytemuck::cast_slice(&params.b2));
@@ -599,6 +604,13 @@ impl Backend for GpuBackend {
                 &params.w1,
                 shape.hidden,
                 shape.inputs,
+            ),
+            w2_texture: RowsTexture::from_rows(
+                &self.ctx,
+                "W2 (C × H) texture",
+                &params.w2,
+                shape.classes,
+                shape.hidden,
             ),
             w1: storage_init(&self.ctx, "W1 (H × D)", bytemuck::cast_slice(&params.w1)),
             b1: storage_init(&self.ctx, "b1 (H)", bytemuck::cast_slice(&params.b1)),

@@ -159,9 +159,14 @@ impl MatmulKind {
 
 /// Every kernel the trainer dispatches.
 pub struct Pipelines {
+    /// `standardize.wgsl` for a set in up to four pixel chunks
     pub standardize: Kernel,
+    /// the same for a set in one chunk (no switch over the bindings)
+    pub standardize_one_chunk: Kernel,
     /// Indexed by [`MatmulKind`] then [`Epilogue`].
     matmuls: Vec<Kernel>,
+    /// [`MatmulKind::TexABt`] with σ(acc + bias) written to a texture (A1).
+    pub hidden_activation: Kernel,
     pub softmax_cross_entropy: Kernel,
     pub hidden_delta: Kernel,
     /// A row-major matrix copied into an rgba32float texture (W1 after each step)
@@ -180,25 +185,39 @@ impl Pipelines {
     /// first dispatch, not here.
     pub fn new(ctx: &GpuContext) -> Result<Self> {
         use Slot::*;
-        let standardize = build(
-            ctx,
-            "standardize",
-            include_str!("../../../shaders/standardize.wgsl"),
-            &[
-                Read,
-                Read,
-                Read,
-                Read,
-                Texture,
-                Read,
-                StorageTexture,
-                UniformDynamic,
-            ],
-            &[("WG", 64.0)],
-            [64, 1],
-        );
+        let standardize_chunks = |name: &'static str, chunks: f64| {
+            build(
+                ctx,
+                name,
+                include_str!("../../../shaders/standardize.wgsl"),
+                &[
+                    Read,
+                    Read,
+                    Read,
+                    Read,
+                    Texture,
+                    Read,
+                    StorageTexture,
+                    UniformDynamic,
+                ],
+                &[("WG", 64.0), ("CHUNKS", chunks)],
+                [64, 1],
+            )
+        };
+        let standardize = standardize_chunks("standardize", 4.0);
+        let standardize_one_chunk = standardize_chunks("standardize one chunk", 1.0);
         let matmul_slots = [Read, Read, Read, ReadWrite, Uniform, Uniform];
         let texture_matmul_slots = [Texture, Texture, Read, ReadWrite, Uniform, Uniform];
+        let texture_abt_slots = [
+            Texture,
+            Texture,
+            Read,
+            ReadWrite,
+            Uniform,
+            Uniform,
+            StorageTexture,
+        ];
+        let abt_texture = include_str!("../../../shaders/matmul_tex_abt.wgsl");
         let mut matmuls = Vec::new();
         // The three kernels share their epilogue and bindings 2–5.
         let common = include_str!("../../../shaders/matmul_common.wgsl");
@@ -206,27 +225,23 @@ impl Pipelines {
             (
                 MatmulKind::Strided,
                 include_str!("../../../shaders/matmul.wgsl"),
-                &matmul_slots,
+                &matmul_slots[..],
             ),
             (
                 MatmulKind::ABt,
                 include_str!("../../../shaders/matmul_abt.wgsl"),
-                &matmul_slots,
+                &matmul_slots[..],
             ),
             (
                 MatmulKind::AtB,
                 include_str!("../../../shaders/matmul_atb.wgsl"),
-                &matmul_slots,
+                &matmul_slots[..],
             ),
-            (
-                MatmulKind::TexABt,
-                include_str!("../../../shaders/matmul_tex_abt.wgsl"),
-                &texture_matmul_slots,
-            ),
+            (MatmulKind::TexABt, abt_texture, &texture_abt_slots[..]),
             (
                 MatmulKind::TexAtB,
                 include_str!("../../../shaders/matmul_tex_atb.wgsl"),
-                &texture_matmul_slots,
+                &texture_matmul_slots[..],
             ),
         ] {
             let source = format!("{common}\n{body}");
@@ -250,6 +265,20 @@ impl Pipelines {
                 ));
             }
         }
+        // A1 = σ(X·W1ᵀ + b1) straight into A1's texture.
+        let hidden_activation = build(
+            ctx,
+            "matmul_tex_abt bias sigmoid to texture",
+            &format!("{common}\n{abt_texture}"),
+            &texture_abt_slots,
+            &[
+                ("WG_X", MATMUL_WORKGROUP[0] as f64),
+                ("WG_Y", MATMUL_WORKGROUP[1] as f64),
+                ("EPILOGUE", Epilogue::BiasSigmoid as u32 as f64),
+                ("OUT_TEXTURE", 1.0),
+            ],
+            MATMUL_WORKGROUP,
+        );
         let optimizer_slots = [
             ReadWrite,
             Read,
@@ -262,7 +291,9 @@ impl Pipelines {
         ];
         let pipelines = Pipelines {
             standardize,
+            standardize_one_chunk,
             matmuls,
+            hidden_activation,
             softmax_cross_entropy: build(
                 ctx,
                 "softmax_cross_entropy",
@@ -275,6 +306,7 @@ impl Pipelines {
                     ReadWrite,
                     ReadWrite,
                     UniformDynamic,
+                    StorageTexture,
                 ],
                 &[("WG", 64.0)],
                 [64, 1],
@@ -283,7 +315,14 @@ impl Pipelines {
                 ctx,
                 "hidden_delta",
                 include_str!("../../../shaders/hidden_delta.wgsl"),
-                &[Read, Read, Read, ReadWrite, StorageTexture, Uniform],
+                &[
+                    Texture,
+                    Texture,
+                    Texture,
+                    ReadWrite,
+                    StorageTexture,
+                    Uniform,
+                ],
                 &[("WG", 64.0)],
                 [64, 1],
             ),
@@ -330,6 +369,15 @@ impl Pipelines {
         };
         ctx.check("compiling the WGSL shaders")?;
         Ok(pipelines)
+    }
+
+    /// The standardize kernel for a set in `chunks` pixel chunks.
+    pub fn standardize_for(&self, chunks: usize) -> &Kernel {
+        if chunks <= 1 {
+            &self.standardize_one_chunk
+        } else {
+            &self.standardize
+        }
     }
 
     /// The step kernel of a stateful rule (`None` for plain SGD, fused into

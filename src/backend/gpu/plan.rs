@@ -21,9 +21,10 @@ pub struct ModelBuffers {
     pub b1: wgpu::Buffer,
     pub w2: wgpu::Buffer,
     pub b2: wgpu::Buffer,
-    /// W1 again as a texture, what the forward product reads; refreshed
-    /// from `w1` after every step.
+    /// W1 and W2 again as textures, what the products read; refreshed from
+    /// `w1` and `w2` after every step.
     pub w1_texture: RowsTexture,
+    pub w2_texture: RowsTexture,
 }
 
 /// Pixel buffers `standardize.wgsl` binds: a set may span this many bindings.
@@ -62,16 +63,19 @@ pub struct Scratch {
     pub rows: usize,
     /// X: rows × D standardized pixels, as a texture.
     pub x: RowsTexture,
-    /// A1: rows × H hidden activations.
-    pub a1: wgpu::Buffer,
+    /// A1: rows × H hidden activations, as a texture.
+    pub a1: RowsTexture,
     /// Z2: rows × C output logits.
     pub z2: wgpu::Buffer,
-    /// G2: rows × C output error.
+    /// G2: rows × C output error (column sums read the buffer, products the texture).
     pub g2: wgpu::Buffer,
+    pub g2_texture: RowsTexture,
     /// G1: rows × H hidden error.
     pub g1: wgpu::Buffer,
     /// G1 again as a texture, what dW1 = G1ᵀ·X reads.
     pub g1_texture: RowsTexture,
+    /// Bound where a layout wants a storage texture the kernel does not write.
+    pub unused: RowsTexture,
 }
 
 /// One uploaded set.
@@ -163,10 +167,9 @@ pub struct Plan {
     pub softmax: wgpu::BindGroup,
     pub by_rows: BTreeMap<usize, RowsGroups>,
     pub optimizer: Option<OptimizerPlan>,
-    /// Copies W1 into its texture (`texture_rows.wgsl`), after each step.
-    pub w1_texture: wgpu::BindGroup,
-    /// Workgroups of that copy.
-    pub w1_texture_groups: [u32; 2],
+    /// Copies W1 and W2 into their textures (`texture_rows.wgsl`), after
+    /// each step, with the workgroups of each copy.
+    pub weight_textures: [(wgpu::BindGroup, [u32; 2]); 2],
 }
 
 impl Plan {
@@ -264,7 +267,7 @@ impl Plan {
         // A set in fewer chunks binds its last one in the slots left over.
         let chunk = |i: usize| &set.pixels[i.min(set.pixels.len() - 1)];
         let x_storage = scratch.x.storage_view();
-        let standardize = kernels.standardize.bind_resources(
+        let standardize = kernels.standardize_for(set.pixels.len()).bind_resources(
             ctx,
             &format!("{label} standardize"),
             &[
@@ -282,19 +285,24 @@ impl Plan {
                 }),
             ],
         );
-        let softmax = kernels.softmax_cross_entropy.bind(
+        let g2_storage = scratch.g2_texture.storage_view();
+        let softmax = kernels.softmax_cross_entropy.bind_resources(
             ctx,
             &format!("{label} softmax_cross_entropy"),
             &[
-                &scratch.z2,
-                &set.labels,
-                &set.order,
-                &scratch.g2,
-                &set.loss,
-                &set.predicted,
-                &softmax_table,
+                scratch.z2.as_entire_binding(),
+                set.labels.as_entire_binding(),
+                set.order.as_entire_binding(),
+                scratch.g2.as_entire_binding(),
+                set.loss.as_entire_binding(),
+                set.predicted.as_entire_binding(),
+                wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: &softmax_table,
+                    offset: 0,
+                    size: slot.and_then(wgpu::BufferSize::new),
+                }),
+                wgpu::BindingResource::TextureView(&g2_storage),
             ],
-            slot,
         );
 
         let mut by_rows = BTreeMap::new();
@@ -308,14 +316,14 @@ impl Plan {
                     kind: MatmulKind::TexABt,
                     dims: MatmulDims::a_bt(rows, h, d),
                 },
-                // Z2 = A1·W2ᵀ (+ b2): rows×C, small: the strided kernel
+                // Z2 = A1·W2ᵀ (+ b2): rows×C
                 z2: Product {
-                    kind: MatmulKind::Strided,
+                    kind: MatmulKind::TexABt,
                     dims: MatmulDims::a_bt(rows, c, h),
                 },
-                // dW2 = G2ᵀ·A1: C×H over the batch, small
+                // dW2 = G2ᵀ·A1: C×H over the batch
                 dw2: Product {
-                    kind: MatmulKind::Strided,
+                    kind: MatmulKind::TexAtB,
                     dims: MatmulDims::at_b(c, h, rows),
                 },
                 // dW1 = G1ᵀ·X: H×D over the batch
@@ -354,58 +362,59 @@ impl Plan {
             let name = |n: &str| format!("{label} {n} rows {rows}");
             let view = wgpu::BindingResource::TextureView;
             let g1_storage = scratch.g1_texture.storage_view();
+            let a1_storage = scratch.a1.storage_view();
+            let unused_storage = scratch.unused.storage_view();
             let groups = RowsGroups {
-                z1: kernels
-                    .matmul(dims.z1.kind, Epilogue::BiasSigmoid)
-                    .bind_resources(
-                        ctx,
-                        &name("z1"),
-                        &[
-                            view(&scratch.x.view),
-                            view(&model.w1_texture.view),
-                            model.b1.as_entire_binding(),
-                            scratch.a1.as_entire_binding(),
-                            z1_dims.as_entire_binding(),
-                            step.as_entire_binding(),
-                        ],
-                    ),
-                z2: kernels.matmul(dims.z2.kind, Epilogue::Bias).bind(
+                // writes A1's texture only; `out` (Z2 here) is bound, not written
+                z1: kernels.hidden_activation.bind_resources(
+                    ctx,
+                    &name("z1"),
+                    &[
+                        view(&scratch.x.view),
+                        view(&model.w1_texture.view),
+                        model.b1.as_entire_binding(),
+                        scratch.z2.as_entire_binding(),
+                        z1_dims.as_entire_binding(),
+                        step.as_entire_binding(),
+                        view(&a1_storage),
+                    ],
+                ),
+                z2: kernels.matmul(dims.z2.kind, Epilogue::Bias).bind_resources(
                     ctx,
                     &name("z2"),
                     &[
-                        &scratch.a1,
-                        &model.w2,
-                        &model.b2,
-                        &scratch.z2,
-                        &z2_dims,
-                        step,
+                        view(&scratch.a1.view),
+                        view(&model.w2_texture.view),
+                        model.b2.as_entire_binding(),
+                        scratch.z2.as_entire_binding(),
+                        z2_dims.as_entire_binding(),
+                        step.as_entire_binding(),
+                        view(&unused_storage),
                     ],
-                    None,
                 ),
                 delta: kernels.hidden_delta.bind_resources(
                     ctx,
                     &name("hidden_delta"),
                     &[
-                        scratch.g2.as_entire_binding(),
-                        model.w2.as_entire_binding(),
-                        scratch.a1.as_entire_binding(),
+                        view(&scratch.g2_texture.view),
+                        view(&model.w2_texture.view),
+                        view(&scratch.a1.view),
                         scratch.g1.as_entire_binding(),
                         view(&g1_storage),
                         delta_dims.as_entire_binding(),
                     ],
                 ),
-                dw2: kernels.matmul(dims.dw2.kind, Epilogue::Sgd).bind(
+                dw2: kernels.matmul(dims.dw2.kind, Epilogue::Sgd).bind_resources(
                     ctx,
                     &name("dw2"),
                     &[
-                        &scratch.g2,
-                        &scratch.a1,
-                        &model.b2,
-                        &model.w2,
-                        &dw2_dims,
-                        step,
+                        view(&scratch.g2_texture.view),
+                        view(&scratch.a1.view),
+                        model.b2.as_entire_binding(),
+                        model.w2.as_entire_binding(),
+                        dw2_dims.as_entire_binding(),
+                        step.as_entire_binding(),
                     ],
-                    None,
                 ),
                 db2: kernels.bias_update.bind(
                     ctx,
@@ -433,19 +442,20 @@ impl Plan {
                 ),
                 dims,
                 grads: optimizer.map(|o| GradGroups {
-                    dw2: kernels.matmul(dims.dw2.kind, Epilogue::Store).bind(
-                        ctx,
-                        &name("dw2 store"),
-                        &[
-                            &scratch.g2,
-                            &scratch.a1,
-                            &model.b2,
-                            &o.grads.w2,
-                            &dw2_dims,
-                            step,
-                        ],
-                        None,
-                    ),
+                    dw2: kernels
+                        .matmul(dims.dw2.kind, Epilogue::Store)
+                        .bind_resources(
+                            ctx,
+                            &name("dw2 store"),
+                            &[
+                                view(&scratch.g2_texture.view),
+                                view(&scratch.a1.view),
+                                model.b2.as_entire_binding(),
+                                o.grads.w2.as_entire_binding(),
+                                dw2_dims.as_entire_binding(),
+                                step.as_entire_binding(),
+                            ],
+                        ),
                     db2: kernels.bias_gradient.bind(
                         ctx,
                         &name("db2 store"),
@@ -516,29 +526,36 @@ impl Plan {
             }
             None => None,
         };
-        let w1_texture_dims = uniform_init(
-            ctx,
-            &format!("{label} W1 texture dims"),
-            bytemuck::bytes_of(&ColumnDims {
-                rows: h as u32,
-                cols: d as u32,
-                _pad: [0; 2],
-            }),
-        );
-        let w1_storage = model.w1_texture.storage_view();
-        let w1_texture = kernels.texture_rows.bind_resources(
-            ctx,
-            &format!("{label} W1 texture"),
-            &[
-                model.w1.as_entire_binding(),
-                wgpu::BindingResource::TextureView(&w1_storage),
-                w1_texture_dims.as_entire_binding(),
-            ],
-        );
+        let copy = |name: &str, src: &wgpu::Buffer, dst: &RowsTexture| {
+            let dims = uniform_init(
+                ctx,
+                &format!("{label} {name} texture dims"),
+                bytemuck::bytes_of(&ColumnDims {
+                    rows: dst.rows as u32,
+                    cols: dst.cols as u32,
+                    _pad: [0; 2],
+                }),
+            );
+            let storage = dst.storage_view();
+            let group = kernels.texture_rows.bind_resources(
+                ctx,
+                &format!("{label} {name} texture"),
+                &[
+                    src.as_entire_binding(),
+                    wgpu::BindingResource::TextureView(&storage),
+                    dims.as_entire_binding(),
+                ],
+            );
+            let groups = [(texels(dst.cols) as u32).div_ceil(64), dst.rows as u32];
+            (group, groups)
+        };
+        let weight_textures = [
+            copy("W1", &model.w1, &model.w1_texture),
+            copy("W2", &model.w2, &model.w2_texture),
+        ];
         ctx.check("building the dispatch plan")?;
         Ok(Plan {
-            w1_texture,
-            w1_texture_groups: [(texels(d) as u32).div_ceil(64), h as u32],
+            weight_textures,
             shape: model.shape,
             batches,
             slot_stride,
