@@ -444,6 +444,24 @@ fn sgd_update_matches_formula_with_sign_of_zero_zero() {
 // ---------------------------------------------------------------- (c) numerics
 
 #[test]
+fn sigmoid_is_accurate_over_the_whole_normal_range_and_keeps_nan() {
+    // Every 1/64 from −87 to 87 (the vectorized e^x covers [−87, 0]), then NaN.
+    let mut z: Vec<f32> = (-87 * 64..=87 * 64).map(|i| i as f32 / 64.0).collect();
+    z.push(f32::NAN);
+    let mut a = z.clone();
+    ops::sigmoid(&mut a);
+    for (&z, &a) in z.iter().zip(&a).take(z.len() - 1) {
+        let want = 1.0 / (1.0 + (-(z as f64)).exp());
+        let err = (a as f64 - want).abs() / want;
+        assert!(err < 1e-6, "σ({z}) = {a}, want {want}");
+    }
+    assert!(
+        a.last().unwrap().is_nan(),
+        "σ(NaN) must stay NaN for divergence checks"
+    );
+}
+
+#[test]
 fn sigmoid_is_finite_and_saturated_at_plus_minus_1000() {
     let mut z = [1000.0, -1000.0, 88.8, -88.8, 0.0, f32::MAX, f32::MIN];
     ops::sigmoid(&mut z);

@@ -99,11 +99,52 @@ pub(super) fn linear_with(
     matmul::a_bt(x, w, rows, ins, outs, z, true, threads);
 }
 
+/// e^x for x ≤ 0 in plain arithmetic that the compiler vectorizes (libm's
+/// `expf` is one call per value). With n = round(x·log₂e) and
+/// r = x − n·ln 2 (|r| ≤ ln 2 / 2, ln 2 split in two for exactness),
+/// e^x = 2ⁿ·e^r, e^r by its Taylor polynomial to r⁷ (truncation below
+/// 1e-8 relative) and 2ⁿ built from its exponent bits. Below −87 e^x leaves
+/// f32's normal range and the result is 0 (it would be under 1.7e-38); NaN
+/// stays NaN.
+#[inline(always)]
+fn exp_nonpositive(x: f32) -> f32 {
+    const LOG2_E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    // 1.5·2²³: adding it rounds to an integer held in the low mantissa bits.
+    const ROUND: f32 = 12_582_912.0;
+    let underflow = x < -87.0;
+    let x = if underflow { -87.0 } else { x };
+    let shifted = x * LOG2_E + ROUND;
+    let n = shifted - ROUND;
+    let r = (x - n * LN2_HI) - n * LN2_LO;
+    let mut p = 1.0 / 5040.0;
+    for c in [
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+        1.0,
+        1.0,
+    ] {
+        p = p * r + c;
+    }
+    // n ∈ [−126, 0], so n + 127 is a normal exponent.
+    let n_bits = shifted.to_bits().wrapping_sub(ROUND.to_bits()) as i32;
+    let two_n = f32::from_bits(((n_bits + 127) as u32) << 23);
+    if underflow {
+        0.0
+    } else {
+        p * two_n
+    }
+}
+
 /// σ(z) = 1 / (1 + e^(−z)) for one value, without overflow: with t = e^(−|z|)
 /// (never above 1), σ = 1/(1 + t) for z ≥ 0 and t/(1 + t) for z < 0.
 #[inline(always)]
 fn sigmoid_one(z: f32) -> f32 {
-    let t = (-z.abs()).exp();
+    let t = exp_nonpositive(-z.abs());
     let s = 1.0 / (1.0 + t);
     if z >= 0.0 {
         s
@@ -121,9 +162,41 @@ pub fn sigmoid(z: &mut [f32]) {
     }
 }
 
-/// [`sigmoid`] on the calling thread.
+/// [`sigmoid`] on the calling thread, in the widest vectors the CPU has.
 pub(super) fn sigmoid_serial(z: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F (checked just above).
+            unsafe { sigmoid_avx512(z) };
+            return;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU has AVX2 and FMA (checked just above).
+            unsafe { sigmoid_avx2(z) };
+            return;
+        }
+    }
+    sigmoid_plain(z);
+}
+
+/// The loop of [`sigmoid_serial`], compiled once per instruction set.
+#[inline(always)]
+fn sigmoid_plain(z: &mut [f32]) {
     z.iter_mut().for_each(|v| *v = sigmoid_one(*v));
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn sigmoid_avx512(z: &mut [f32]) {
+    sigmoid_plain(z);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn sigmoid_avx2(z: &mut [f32]) {
+    sigmoid_plain(z);
 }
 
 /// One row of [`softmax_cross_entropy`]: with m = maxⱼ z[j] and
