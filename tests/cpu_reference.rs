@@ -589,40 +589,36 @@ fn train_epoch_learns_a_separable_dataset() {
 
 // ---------------------------------------------------------------- (e) epoch = ops
 
-#[test]
-fn train_epoch_equals_the_ops_step_by_step_with_a_partial_last_batch() {
-    // 5 images in batches of 3: the second batch has 2 rows and scales G2 by 1/2.
+/// One epoch of the CPU backend on `threads` threads against the same epoch
+/// done op by op: 5 images in batches of 3, so the second batch has 2 rows
+/// and scales G2 by 1/2.
+fn assert_epoch_equals_the_ops_step_by_step(hidden: usize, threads: usize, hyper: Hyper) {
     let (n, batch) = (5, 3);
+    assert_eq!(hyper.batch_size, batch);
     let data = separable(n, 4, 3, 30);
     let mut stats = stats_of(&data);
     stats.mean[0] += 1.0; // not the identity, not symmetric
+    let (d, h, c) = (16, hidden, 3);
     let shape = Shape {
-        inputs: 16,
-        hidden: 6,
-        classes: 3,
+        inputs: d,
+        hidden: h,
+        classes: c,
     };
     let start = Params::init(shape, 0.5, 11);
-    let hyper = Hyper {
-        lr: 0.7,
-        l1: 0.01,
-        l2: 0.05,
-        batch_size: batch,
-        optimizer: Optimizer::Sgd,
-    };
 
-    let mut cpu = CpuBackend::new(Some(2)).unwrap();
+    let mut cpu = CpuBackend::new(Some(threads)).unwrap();
     cpu.upload(Split::Train, &data, &stats).unwrap();
     cpu.set_params(&start).unwrap();
     let stats_epoch = cpu.train_epoch(&hyper).unwrap();
     let trained = cpu.params().unwrap();
 
     // The same epoch, op by op.
-    let (d, h, c) = (16, 6, 3);
     let mut x = vec![0.0; n * d];
     ops::standardize(&data.pixels, &stats, n, &mut x);
     let mut p = start.clone();
+    let (mut m, mut v) = (Params::zeros(shape), Params::zeros(shape));
     let (mut loss_sum, mut correct) = (0.0f64, 0);
-    for (first, rows) in [(0, 3), (3, 2)] {
+    for (step, (first, rows)) in [(0, 3), (3, 2)].into_iter().enumerate() {
         let xb = &x[first * d..(first + rows) * d];
         let yb = &data.labels[first..first + rows];
         let mut a1 = vec![0.0; rows * h];
@@ -643,19 +639,53 @@ fn train_epoch_equals_the_ops_step_by_step_with_a_partial_last_batch() {
         ops::hidden_delta(&g2, &p.w2, &a1, rows, h, c, &mut g1);
         ops::weight_grad(&g1, xb, rows, h, d, &mut g.w1);
         ops::column_sum(&g1, rows, h, &mut g.b1);
-        ops::sgd_update(&mut p.w1, &g.w1, hyper.lr, hyper.l1, hyper.l2);
-        ops::sgd_update(&mut p.b1, &g.b1, hyper.lr, 0.0, 0.0);
-        ops::sgd_update(&mut p.w2, &g.w2, hyper.lr, hyper.l1, hyper.l2);
-        ops::sgd_update(&mut p.b2, &g.b2, hyper.lr, 0.0, 0.0);
+        let rule = ops::Rule::for_step(&hyper, step as u64 + 1);
+        let bias = rule.unregularized();
+        ops::optimizer_update(&mut p.w1, &g.w1, &mut m.w1, &mut v.w1, &rule);
+        ops::optimizer_update(&mut p.b1, &g.b1, &mut m.b1, &mut v.b1, &bias);
+        ops::optimizer_update(&mut p.w2, &g.w2, &mut m.w2, &mut v.w2, &rule);
+        ops::optimizer_update(&mut p.b2, &g.b2, &mut m.b2, &mut v.b2, &bias);
     }
+    let what = format!("H {hidden}, {threads} threads, {:?}", hyper.optimizer);
     let diff = trained.max_relative_difference(&p);
-    assert!(diff < 1e-6, "parameters differ by {diff}");
+    assert!(diff < 1e-6, "{what}: parameters differ by {diff}");
     assert!(
         start.max_relative_difference(&p) > 1e-3,
-        "the epoch did not move"
+        "{what}: the epoch did not move"
     );
-    assert!((stats_epoch.loss - loss_sum / n as f64).abs() < 1e-6);
-    assert_eq!(stats_epoch.accuracy, correct as f64 / n as f64);
+    assert!(
+        (stats_epoch.loss - loss_sum / n as f64).abs() < 1e-6,
+        "{what}"
+    );
+    assert_eq!(stats_epoch.accuracy, correct as f64 / n as f64, "{what}");
+}
+
+#[test]
+fn train_epoch_equals_the_ops_step_by_step_with_a_partial_last_batch() {
+    // H 6 on 2 threads sums per-thread partial dW1s; H 6 on 1 thread and
+    // H 130 on 2 threads (65 units a thread) split dW1 by hidden units, where
+    // plain SGD writes the step from the product (with and without l1).
+    for (hidden, threads) in [(6, 2), (6, 1), (130, 2)] {
+        for (optimizer, l1) in [
+            (Optimizer::Sgd, 0.01),
+            (Optimizer::Sgd, 0.0),
+            (Optimizer::MOMENTUM, 0.01),
+            (Optimizer::ADAM, 0.01),
+        ] {
+            let hyper = Hyper {
+                lr: if optimizer == Optimizer::ADAM {
+                    0.01
+                } else {
+                    0.7
+                },
+                l1,
+                l2: 0.05,
+                batch_size: 3,
+                optimizer,
+            };
+            assert_epoch_equals_the_ops_step_by_step(hidden, threads, hyper);
+        }
+    }
 }
 
 #[test]

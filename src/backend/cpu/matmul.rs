@@ -14,6 +14,27 @@ pub(crate) enum Threads {
     Pool,
 }
 
+/// What a product does with its destination: dst ← keep·dst + scale·lhs·rhs,
+/// or dst ← scale·lhs·rhs when `keep` is `None` (dst is then not read).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Update {
+    pub keep: Option<f32>,
+    pub scale: f32,
+}
+
+impl Update {
+    /// dst ← lhs·rhs.
+    pub const OVERWRITE: Update = Update {
+        keep: None,
+        scale: 1.0,
+    };
+    /// dst ← dst + lhs·rhs.
+    pub const ADD: Update = Update {
+        keep: Some(1.0),
+        scale: 1.0,
+    };
+}
+
 /// A rows×cols matrix inside `data`: element (i, j) is
 /// `data[offset + i·row_stride + j·col_stride]`.
 #[derive(Clone, Copy)]
@@ -58,8 +79,8 @@ impl<'a> Strided<'a> {
     }
 }
 
-/// dst (m×n, row stride `dst_row_stride`, columns contiguous) ← [dst +]
-/// lhs·rhs, where lhs is m×k and rhs is k×n.
+/// dst (m×n, row stride `dst_row_stride`, columns contiguous) ← [keep·dst +]
+/// scale·lhs·rhs as `update` says, where lhs is m×k and rhs is k×n.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn product(
     m: usize,
@@ -67,7 +88,7 @@ pub(crate) fn product(
     k: usize,
     dst: &mut [f32],
     dst_row_stride: usize,
-    accumulate: bool,
+    update: Update,
     lhs: Strided,
     rhs: Strided,
     threads: Threads,
@@ -82,10 +103,12 @@ pub(crate) fn product(
         dst.len()
     );
     if k == 0 {
-        if !accumulate {
-            dst.chunks_mut(dst_row_stride)
-                .take(m)
-                .for_each(|row| row[..n].fill(0.0));
+        // The product is empty: dst ← keep·dst, or zero when overwritten.
+        for row in dst.chunks_mut(dst_row_stride).take(m) {
+            match update.keep {
+                Some(keep) => row[..n].iter_mut().for_each(|v| *v *= keep),
+                None => row[..n].fill(0.0),
+            }
         }
         return;
     }
@@ -106,15 +129,15 @@ pub(crate) fn product(
             dst.as_mut_ptr(),
             1,
             dst_row_stride as isize,
-            accumulate,
+            update.keep.is_some(),
             lhs.data.as_ptr().add(lhs.offset),
             lhs.col_stride as isize,
             lhs.row_stride as isize,
             rhs.data.as_ptr().add(rhs.offset),
             rhs.col_stride as isize,
             rhs.row_stride as isize,
-            1.0,
-            1.0,
+            update.keep.unwrap_or(1.0),
+            update.scale,
             false,
             false,
             false,
@@ -139,7 +162,8 @@ pub(crate) fn a_bt(
     assert_eq!(a.len(), m * k, "matmul: A is not {m}×{k}");
     assert_eq!(b.len(), n * k, "matmul: B is not {n}×{k}");
     let (a, bt) = (Strided::rows(a, k), Strided::transposed(b, k));
-    product(m, n, k, c, n, acc, a, bt, threads);
+    let update = if acc { Update::ADD } else { Update::OVERWRITE };
+    product(m, n, k, c, n, update, a, bt, threads);
 }
 
 /// C ← A·B: A is m×k, B is k×n, C is m×n.
@@ -161,7 +185,7 @@ pub(crate) fn a_b(
         k,
         c,
         n,
-        false,
+        Update::OVERWRITE,
         Strided::rows(a, k),
         Strided::rows(b, n),
         threads,
@@ -182,5 +206,15 @@ pub(crate) fn at_b(
     assert_eq!(a.len(), k * m, "matmul: A is not {k}×{m}");
     assert_eq!(b.len(), k * n, "matmul: B is not {k}×{n}");
     let at = Strided::transposed(a, m);
-    product(m, n, k, c, n, false, at, Strided::rows(b, n), threads);
+    product(
+        m,
+        n,
+        k,
+        c,
+        n,
+        Update::OVERWRITE,
+        at,
+        Strided::rows(b, n),
+        threads,
+    );
 }

@@ -408,6 +408,14 @@ pub(super) fn sgd_update_serial(theta: &mut [f32], grad: &[f32], lr: f32, l1: f3
     }
 }
 
+/// θ ← θ − lr·(l1·sign(θ) + l2·θ): the regularization part of an SGD step,
+/// for a caller that subtracts lr·dθ itself.
+pub(super) fn sgd_regularize_serial(theta: &mut [f32], lr: f32, l1: f32, l2: f32) {
+    for t in theta.iter_mut() {
+        *t -= lr * (l1 * sign(*t) + l2 * *t);
+    }
+}
+
 /// One step of a stateful rule of [`Optimizer`] for one parameter array:
 /// the learning rate, the regularization (zero for biases), the rule and
 /// Adam's bias corrections (c1, c2) of this step.

@@ -4,16 +4,28 @@
 //! The work splits over the current rayon pool in two phases per batch:
 //! 1. rows: each thread takes a block of the batch's rows through the whole
 //!    forward pass and G1 (no communication);
-//! 2. hidden units: each thread takes a block of W1's rows, computes that block
-//!    of dW1 = G1ᵀ·X and updates it, while the small W2, b1, b2 step runs
-//!    beside them.
+//! 2. dW1 = G1ᵀ·X and the W1 step, while the small W2, b1, b2 step runs beside:
+//!    - a wide layer (at least [`MIN_UNITS_PER_TASK`] hidden units a thread)
+//!      splits by hidden units: each thread computes its block of W1's rows of
+//!      dW1 and steps it; plain SGD writes the step straight from the product
+//!      (W1 ← (1 − lr·l2)·W1 − lr·G1ᵀX), so dW1 is never stored;
+//!    - a narrow layer (the article's H = 50) would give each thread too thin
+//!      a product, so each thread of phase 1 also computes the partial dW1 of
+//!      its own rows while they are in cache, and phase 2 sums the partials
+//!      and steps W1.
 //!
 //! Each thread calls the ops single-threaded, so the products run as one gemm
 //! per thread with no synchronisation inside them.
 
-use super::matmul::{self, Strided, Threads};
+use super::matmul::{self, Strided, Threads, Update};
 use super::ops;
-use crate::model::{Hyper, OptimizerState, Params, Shape};
+use crate::model::{Hyper, Optimizer, OptimizerState, Params, Shape};
+
+/// Hidden units a thread needs before phase 2 splits dW1 by hidden units;
+/// below it gemm's products get too thin (25 units: 58–70 GFLOP/s a core
+/// against 78–85 for all 50 units over half the rows, `examples` probe of
+/// 2026-12-04) and phase 1 computes partial dW1s instead.
+const MIN_UNITS_PER_TASK: usize = 64;
 
 /// Per-batch buffers, grown (never shrunk) to the largest batch seen so no
 /// allocation happens inside an epoch. Only the first `rows` rows are used.
@@ -33,6 +45,9 @@ pub(super) struct Scratch {
     predicted: Vec<u8>,
     /// Data gradients Gᵀ·X and Σᵢ G[i] of the four parameter arrays.
     grad: Option<Params>,
+    /// Partial dW1 = G1ᵀ·X over one phase-1 block of rows each (H×D), for
+    /// narrow layers.
+    partials: Vec<Vec<f32>>,
 }
 
 /// What a forward pass over some rows adds to an epoch's or a set's figures.
@@ -105,8 +120,15 @@ impl<'a> RowBlock<'a> {
 
     /// On the calling thread: Z1 = X·W1ᵀ + b1, A1 = σ(Z1), Z2 = A1·W2ᵀ + b2,
     /// G2 = (softmax(Z2) − Y)·scale with each row's loss and arg-max, and when
-    /// `backward`, G1 = (G2·W2) ⊙ A1 ⊙ (1 − A1).
-    fn forward(self, params: &Params, scale: f32, backward: bool) -> Tally {
+    /// `backward`, G1 = (G2·W2) ⊙ A1 ⊙ (1 − A1), and with `partial_dw1`
+    /// also that buffer ← G1ᵀ·X over these rows.
+    fn forward(
+        self,
+        params: &Params,
+        scale: f32,
+        backward: bool,
+        partial_dw1: Option<&mut [f32]>,
+    ) -> Tally {
         let Shape {
             inputs: d,
             hidden: h,
@@ -121,6 +143,11 @@ impl<'a> RowBlock<'a> {
         ops::softmax_cross_entropy_serial(self.z2, self.labels, c, scale, g2, loss, predicted);
         if backward {
             ops::hidden_delta_with(g2, &params.w2, self.a1, rows, h, c, self.g1, one);
+            if let Some(dw1) = partial_dw1 {
+                let g1t = Strided::transposed(self.g1, h);
+                let x = Strided::rows(self.x, d);
+                matmul::product(h, d, rows, dw1, d, Update::OVERWRITE, g1t, x, one);
+            }
         }
         Tally {
             loss_sum: loss.iter().map(|&l| l as f64).sum(),
@@ -133,23 +160,29 @@ impl<'a> RowBlock<'a> {
     }
 }
 
-/// Runs [`RowBlock::forward`] on blocks of at most `max_rows` rows, in
-/// parallel on the current pool, and sums their tallies.
+/// Runs [`RowBlock::forward`] on blocks of `max_rows` rows (the last one
+/// shorter), in parallel on the current pool, and sums their tallies. Block
+/// k writes its partial dW1 to `partials[k]` when there is one (pass `&mut
+/// []` for none).
 fn forward_blocks(
     block: RowBlock,
     max_rows: usize,
     params: &Params,
     scale: f32,
     backward: bool,
+    partials: &mut [Vec<f32>],
 ) -> Tally {
-    let rows = block.labels.len();
-    if rows <= max_rows {
-        return block.forward(params, scale, backward);
+    let blocks = block.labels.len().div_ceil(max_rows).max(1);
+    if blocks == 1 {
+        let partial = partials.first_mut().map(|p| &mut p[..]);
+        return block.forward(params, scale, backward, partial);
     }
-    let (first, second) = block.split_at(rows.div_ceil(2), params.shape);
+    let first_blocks = blocks.div_ceil(2);
+    let (first, second) = block.split_at(first_blocks * max_rows, params.shape);
+    let (p0, p1) = partials.split_at_mut(first_blocks.min(partials.len()));
     let (mut tally, other) = rayon::join(
-        || forward_blocks(first, max_rows, params, scale, backward),
-        || forward_blocks(second, max_rows, params, scale, backward),
+        || forward_blocks(first, max_rows, params, scale, backward, p0),
+        || forward_blocks(second, max_rows, params, scale, backward, p1),
     );
     tally.add(other);
     tally
@@ -198,7 +231,7 @@ impl Scratch {
     pub fn forward(&mut self, params: &Params, x: &[f32], labels: &[u8], scale: f32) -> Tally {
         let max_rows = block_rows(labels.len());
         let block = self.rows(x, labels, params.shape);
-        forward_blocks(block, max_rows, params, scale, false)
+        forward_blocks(block, max_rows, params, scale, false, &mut [])
     }
 
     /// Forward pass over one batch, then one SGD step on `params`:
@@ -221,18 +254,32 @@ impl Scratch {
             hidden: h,
             classes: c,
         } = shape;
-        // Phase 1, by rows: forward pass, G2 and G1.
+        let threads = rayon::current_num_threads();
+        let by_rows = threads > 1 && h.div_ceil(threads) < MIN_UNITS_PER_TASK;
+        // Phase 1, by rows: forward pass, G2 and G1 (and partial dW1s).
         let max_rows = block_rows(rows);
+        let mut partials = std::mem::take(&mut self.partials);
+        let blocks = if by_rows { rows.div_ceil(max_rows) } else { 0 };
+        if partials.len() < blocks || partials.first().is_some_and(|p| p.len() != h * d) {
+            partials = vec![vec![0.0; h * d]; blocks];
+        }
         let block = self.rows(x, labels, shape);
-        let tally = forward_blocks(block, max_rows, params, 1.0 / rows as f32, true);
+        let scale = 1.0 / rows as f32;
+        let tally = forward_blocks(
+            block,
+            max_rows,
+            params,
+            scale,
+            true,
+            &mut partials[..blocks],
+        );
 
-        // Phase 2, by hidden units: dW1 and the W1 step; beside it the rest.
+        // Phase 2: dW1 and the W1 step; beside it the rest.
         let (a1, g2, g1) = (
             &self.a1[..rows * h],
             &self.g2[..rows * c],
             &self.g1[..rows * h],
         );
-        // invariant: `reserve` ran for this shape before any batch.
         let grad = self
             .grad
             .as_mut()
@@ -242,42 +289,91 @@ impl Scratch {
         let rule = ops::Rule::for_step(hyper, state.step);
         let bias_rule = rule.unregularized();
         let (m, v) = (&mut state.m, &mut state.v);
-        let units_per_block = h.div_ceil(rayon::current_num_threads());
-        let block = units_per_block * d;
+        let (grad_w1, grad_rest) = (&mut grad.w1, (&mut grad.w2, &mut grad.b2, &mut grad.b1));
+        let partial_sums = &partials[..blocks];
         rayon::join(
             || {
-                use rayon::prelude::*;
-                w1.par_chunks_mut(block)
-                    .zip(grad.w1.par_chunks_mut(block))
-                    .zip(m.w1.par_chunks_mut(block))
-                    .zip(v.w1.par_chunks_mut(block))
-                    .enumerate()
-                    .for_each(|(j, (((w1, dw1), m), v))| {
-                        // dW1[j₀..j₁] = G1[:, j₀..j₁]ᵀ·X, then the step on those rows.
-                        let units = w1.len() / d;
-                        let g1t = Strided {
-                            data: g1,
-                            offset: j * units_per_block,
-                            row_stride: 1,
-                            col_stride: h,
-                        };
-                        let x = Strided::rows(x, d);
-                        matmul::product(units, d, rows, dw1, d, false, g1t, x, Threads::One);
-                        ops::optimizer_update_serial(w1, dw1, m, v, &rule);
-                    });
+                if by_rows {
+                    // dW1 = Σ partial dW1, then the step.
+                    grad_w1.copy_from_slice(&partial_sums[0]);
+                    for partial in &partial_sums[1..] {
+                        grad_w1.iter_mut().zip(partial).for_each(|(g, p)| *g += p);
+                    }
+                    ops::optimizer_update_serial(w1, grad_w1, &mut m.w1, &mut v.w1, &rule);
+                } else {
+                    w1_step_by_units(w1, grad_w1, &mut m.w1, &mut v.w1, g1, x, rows, shape, &rule);
+                }
             },
             || {
                 let one = Threads::One;
-                matmul::at_b(g2, a1, rows, c, h, &mut grad.w2, one);
-                ops::column_sum(g2, rows, c, &mut grad.b2);
-                ops::column_sum(g1, rows, h, &mut grad.b1);
-                ops::optimizer_update_serial(w2, &grad.w2, &mut m.w2, &mut v.w2, &rule);
-                ops::optimizer_update_serial(b2, &grad.b2, &mut m.b2, &mut v.b2, &bias_rule);
-                ops::optimizer_update_serial(b1, &grad.b1, &mut m.b1, &mut v.b1, &bias_rule);
+                let (grad_w2, grad_b2, grad_b1) = grad_rest;
+                matmul::at_b(g2, a1, rows, c, h, grad_w2, one);
+                ops::column_sum(g2, rows, c, grad_b2);
+                ops::column_sum(g1, rows, h, grad_b1);
+                ops::optimizer_update_serial(w2, grad_w2, &mut m.w2, &mut v.w2, &rule);
+                ops::optimizer_update_serial(b2, grad_b2, &mut m.b2, &mut v.b2, &bias_rule);
+                ops::optimizer_update_serial(b1, grad_b1, &mut m.b1, &mut v.b1, &bias_rule);
             },
         );
+        self.partials = partials;
         tally
     }
+}
+
+/// Phase 2 of a wide layer, on the current pool: each task takes a block of
+/// hidden units j₀..j₁, computes dW1[j₀..j₁] = G1[:, j₀..j₁]ᵀ·X and steps
+/// those rows of W1. Plain SGD folds the step into the product's write:
+/// W1 ← (1 − lr·l2)·W1 − lr·G1ᵀX, after W1 ← W1 − lr·l1·sign(W1) when l1 ≠ 0
+/// (the same step as [`ops::optimizer_update`], without storing dW1).
+#[allow(clippy::too_many_arguments)]
+fn w1_step_by_units(
+    w1: &mut [f32],
+    dw1: &mut [f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    g1: &[f32],
+    x: &[f32],
+    rows: usize,
+    shape: Shape,
+    rule: &ops::Rule,
+) {
+    use rayon::prelude::*;
+    let (d, h) = (shape.inputs, shape.hidden);
+    let units_per_block = h.div_ceil(rayon::current_num_threads());
+    let block = units_per_block * d;
+    let step = |j: usize, w1: &mut [f32], dw1: &mut [f32], m: &mut [f32], v: &mut [f32]| {
+        let units = w1.len() / d;
+        let g1t = Strided {
+            data: g1,
+            offset: j * units_per_block,
+            row_stride: 1,
+            col_stride: h,
+        };
+        let x = Strided::rows(x, d);
+        let one = Threads::One;
+        if rule.optimizer == Optimizer::Sgd {
+            let mut keep = 1.0 - rule.lr * rule.l2;
+            if rule.l1 != 0.0 {
+                ops::sgd_regularize_serial(w1, rule.lr, rule.l1, rule.l2);
+                keep = 1.0;
+            }
+            let update = Update {
+                keep: Some(keep),
+                scale: -rule.lr,
+            };
+            matmul::product(units, d, rows, w1, d, update, g1t, x, one);
+        } else {
+            matmul::product(units, d, rows, dw1, d, Update::OVERWRITE, g1t, x, one);
+            ops::optimizer_update_serial(w1, dw1, m, v, rule);
+        }
+    };
+    // The moments are full-sized whatever the rule (OptimizerState::new).
+    w1.par_chunks_mut(block)
+        .zip(dw1.par_chunks_mut(block))
+        .zip(m.par_chunks_mut(block))
+        .zip(v.par_chunks_mut(block))
+        .enumerate()
+        .for_each(|(j, (((w1, dw1), m), v))| step(j, w1, dw1, m, v));
 }
 
 /// Rows per phase-1 block: the batch split evenly over the pool's threads.
