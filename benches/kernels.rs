@@ -1,10 +1,12 @@
 //! Each WGSL kernel alone, at the sizes the workloads use: median seconds of a
 //! submission of `REPEAT` back-to-back dispatches, and GFLOP/s for the
-//! matrix products. Run: `cargo bench --bench kernels` (needs a GPU adapter;
+//! matrix products; beside them the CPU backend's op for the same product
+//! (`ops::linear` + `ops::sigmoid`, `ops::weight_grad`, on all cores). Run: `cargo bench --bench kernels` (needs a GPU adapter;
 //! FASHION_NN_BENCH_API=vulkan|gl|metal|dx12 picks the API, default any).
 
 use std::time::Instant;
 
+use fashion_nn::backend::cpu::ops;
 use fashion_nn::backend::gpu::context::Api;
 use fashion_nn::backend::gpu::harness;
 use fashion_nn::backend::gpu::pipelines::{Epilogue, MatmulKind};
@@ -59,6 +61,31 @@ fn main() -> anyhow::Result<()> {
         let b1 = rand(h);
         let g1 = rand(b * h);
         let flops = 2.0 * (b * h * d) as f64;
+        let report = |name: &str, s: f64| {
+            println!(
+                "{workload:8} B {b:5} H {h:5}  {name:26} {:9.3} ms  {:6.2} GFLOP/s",
+                s * 1e3,
+                flops / s / 1e9
+            );
+        };
+        let (mut z1, mut dw1) = (vec![0.0f32; b * h], vec![0.0f32; h * d]);
+        report(
+            "z1 cpu (linear + sigmoid)",
+            time(|| {
+                for _ in 0..REPEAT {
+                    ops::linear(&x, &w1, &b1, b, d, h, &mut z1);
+                    ops::sigmoid(&mut z1);
+                }
+            }),
+        );
+        report(
+            "dW1 cpu (weight_grad)",
+            time(|| {
+                for _ in 0..REPEAT {
+                    ops::weight_grad(&g1, &x, b, h, d, &mut dw1);
+                }
+            }),
+        );
         for (name, kind, epilogue, dims, a, bm, out_len) in [
             (
                 "z1 buffers vec4",
@@ -120,11 +147,7 @@ fn main() -> anyhow::Result<()> {
                 harness::matmul(ctx, k, kind, epilogue, dims, a, bm, &b1, &out, step, REPEAT)
                     .unwrap();
             });
-            println!(
-                "{workload:8} B {b:5} H {h:5}  {name:24} {:9.3} ms  {:6.2} GFLOP/s",
-                s * 1e3,
-                flops / s / 1e9
-            );
+            report(name, s);
         }
     }
     Ok(())

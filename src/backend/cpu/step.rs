@@ -22,9 +22,10 @@ use super::ops;
 use crate::model::{Hyper, Optimizer, OptimizerState, Params, Shape};
 
 /// Hidden units a thread needs before phase 2 splits dW1 by hidden units;
-/// below it gemm's products get too thin (25 units: 58–70 GFLOP/s a core
-/// against 78–85 for all 50 units over half the rows, `examples` probe of
-/// 2026-12-04) and phase 1 computes partial dW1s instead.
+/// below it gemm's products get too thin (a one-off probe of gemm on one
+/// core, 2026-12-04: 25 units × 784 over 2 400 rows ran at 58–70 GFLOP/s,
+/// all 50 units over 1 200 rows at 78–97) and phase 1 computes partial dW1s
+/// instead.
 const MIN_UNITS_PER_TASK: usize = 64;
 
 /// Per-batch buffers, grown (never shrunk) to the largest batch seen so no
