@@ -590,15 +590,20 @@ fn train_epoch_learns_a_separable_dataset() {
 // ---------------------------------------------------------------- (e) epoch = ops
 
 /// One epoch of the CPU backend on `threads` threads against the same epoch
-/// done op by op: 5 images in batches of 3, so the second batch has 2 rows
-/// and scales G2 by 1/2.
-fn assert_epoch_equals_the_ops_step_by_step(hidden: usize, threads: usize, hyper: Hyper) {
-    let (n, batch) = (5, 3);
-    assert_eq!(hyper.batch_size, batch);
-    let data = separable(n, 4, 3, 30);
+/// done op by op, over `n` images of side×side pixels in batches of
+/// `hyper.batch_size` (the last one shorter, scaling G2 by its own 1/B).
+fn assert_epoch_equals_the_ops_step_by_step(
+    hidden: usize,
+    threads: usize,
+    hyper: Hyper,
+    n: usize,
+    side: usize,
+) {
+    let batch = hyper.batch_size;
+    let data = separable(n, side, 3, 30);
     let mut stats = stats_of(&data);
     stats.mean[0] += 1.0; // not the identity, not symmetric
-    let (d, h, c) = (16, hidden, 3);
+    let (d, h, c) = (side * side, hidden, 3);
     let shape = Shape {
         inputs: d,
         hidden: h,
@@ -618,7 +623,8 @@ fn assert_epoch_equals_the_ops_step_by_step(hidden: usize, threads: usize, hyper
     let mut p = start.clone();
     let (mut m, mut v) = (Params::zeros(shape), Params::zeros(shape));
     let (mut loss_sum, mut correct) = (0.0f64, 0);
-    for (step, (first, rows)) in [(0, 3), (3, 2)].into_iter().enumerate() {
+    for (step, first) in (0..n).step_by(batch).enumerate() {
+        let rows = batch.min(n - first);
         let xb = &x[first * d..(first + rows) * d];
         let yb = &data.labels[first..first + rows];
         let mut a1 = vec![0.0; rows * h];
@@ -646,7 +652,10 @@ fn assert_epoch_equals_the_ops_step_by_step(hidden: usize, threads: usize, hyper
         ops::optimizer_update(&mut p.w2, &g.w2, &mut m.w2, &mut v.w2, &rule);
         ops::optimizer_update(&mut p.b2, &g.b2, &mut m.b2, &mut v.b2, &bias);
     }
-    let what = format!("H {hidden}, {threads} threads, {:?}", hyper.optimizer);
+    let what = format!(
+        "{n} images of {d}, batch {batch}, H {hidden}, {threads} threads, {:?}",
+        hyper.optimizer
+    );
     let diff = trained.max_relative_difference(&p);
     assert!(diff < 1e-6, "{what}: parameters differ by {diff}");
     assert!(
@@ -683,9 +692,25 @@ fn train_epoch_equals_the_ops_step_by_step_with_a_partial_last_batch() {
                 batch_size: 3,
                 optimizer,
             };
-            assert_epoch_equals_the_ops_step_by_step(hidden, threads, hyper);
+            // 5 images in batches of 3: the second batch has 2 rows.
+            assert_epoch_equals_the_ops_step_by_step(hidden, threads, hyper, 5, 4);
         }
     }
+}
+
+#[test]
+fn train_epoch_equals_the_ops_step_by_step_when_blocks_run_in_cache_slices() {
+    // 784 pixels and H 6: a thread's partial dW1 is built over slices of 329
+    // rows, so a batch of 1 500 on 2 threads (750 rows each) takes three
+    // slices a thread, the last batch (500 rows) one.
+    let hyper = Hyper {
+        lr: 0.5,
+        l1: 0.001,
+        l2: 0.01,
+        batch_size: 1500,
+        optimizer: Optimizer::Sgd,
+    };
+    assert_epoch_equals_the_ops_step_by_step(6, 2, hyper, 2000, 28);
 }
 
 #[test]

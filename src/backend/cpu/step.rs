@@ -122,13 +122,15 @@ impl<'a> RowBlock<'a> {
     /// On the calling thread: Z1 = X·W1ᵀ + b1, A1 = σ(Z1), Z2 = A1·W2ᵀ + b2,
     /// G2 = (softmax(Z2) − Y)·scale with each row's loss and arg-max, and when
     /// `backward`, G1 = (G2·W2) ⊙ A1 ⊙ (1 − A1), and with `partial_dw1`
-    /// also that buffer ← G1ᵀ·X over these rows.
+    /// also that buffer ← [that buffer +] G1ᵀ·X over these rows (added when
+    /// `add_dw1`).
     fn forward(
         self,
         params: &Params,
         scale: f32,
         backward: bool,
         partial_dw1: Option<&mut [f32]>,
+        add_dw1: bool,
     ) -> Tally {
         let Shape {
             inputs: d,
@@ -147,7 +149,12 @@ impl<'a> RowBlock<'a> {
             if let Some(dw1) = partial_dw1 {
                 let g1t = Strided::transposed(self.g1, h);
                 let x = Strided::rows(self.x, d);
-                matmul::product(h, d, rows, dw1, d, Update::OVERWRITE, g1t, x, one);
+                let update = if add_dw1 {
+                    Update::ADD
+                } else {
+                    Update::OVERWRITE
+                };
+                matmul::product(h, d, rows, dw1, d, update, g1t, x, one);
             }
         }
         Tally {
@@ -164,7 +171,8 @@ impl<'a> RowBlock<'a> {
 /// Runs [`RowBlock::forward`] on blocks of `max_rows` rows (the last one
 /// shorter), in parallel on the current pool, and sums their tallies. Block
 /// k writes its partial dW1 to `partials[k]` when there is one (pass `&mut
-/// []` for none).
+/// []` for none); such a block runs in slices of [`cache_rows`] rows, so the
+/// rows X·W1ᵀ reads are still in the core's cache when G1ᵀ·X reads them again.
 fn forward_blocks(
     block: RowBlock,
     max_rows: usize,
@@ -175,8 +183,18 @@ fn forward_blocks(
 ) -> Tally {
     let blocks = block.labels.len().div_ceil(max_rows).max(1);
     if blocks == 1 {
-        let partial = partials.first_mut().map(|p| &mut p[..]);
-        return block.forward(params, scale, backward, partial);
+        let Some(partial) = partials.first_mut() else {
+            return block.forward(params, scale, backward, None, false);
+        };
+        let slice_rows = cache_rows(params.shape);
+        let (mut tally, mut rest, mut add) = (Tally::default(), block, false);
+        while !rest.labels.is_empty() {
+            let rows = rest.labels.len().min(slice_rows);
+            let (now, later) = rest.split_at(rows, params.shape);
+            tally.add(now.forward(params, scale, backward, Some(partial), add));
+            (rest, add) = (later, true);
+        }
+        return tally;
     }
     let first_blocks = blocks.div_ceil(2);
     let (first, second) = block.split_at(first_blocks * max_rows, params.shape);
@@ -375,6 +393,14 @@ fn w1_step_by_units(
         .zip(v.par_chunks_mut(block))
         .enumerate()
         .for_each(|(j, (((w1, dw1), m), v))| step(j, w1, dw1, m, v));
+}
+
+/// Rows whose pixels, A1 and G1 take about 1 MiB, half of this machine's
+/// per-core L2 (article: 296 rows); at least 16.
+fn cache_rows(shape: Shape) -> usize {
+    const SLICE_BYTES: usize = 1 << 20;
+    let row_bytes = 4 * (shape.inputs + 2 * shape.hidden);
+    (SLICE_BYTES / row_bytes.max(1)).max(16)
 }
 
 /// Rows per phase-1 block: the batch split evenly over the pool's threads.
