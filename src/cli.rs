@@ -12,7 +12,9 @@ use crate::backend::cpu::CpuBackend;
 use crate::backend::gpu::context::{list_adapters, Api};
 use crate::backend::gpu::GpuBackend;
 use crate::backend::{Backend, Split};
-use crate::data::{find_data_dir, load_data, load_fashion_mnist, load_picture, split_validation};
+use crate::data::{
+    find_data_dir, load_data, load_fashion_mnist, load_picture, load_test_set, split_validation,
+};
 use crate::model::{
     ascii_art, folder_of, load, predict_proba, save_with_state, top_classes, Hyper, Optimizer,
     Preset, SavedModel, TrainingState,
@@ -167,13 +169,13 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value_t = PresetChoice::Default)]
     pub preset: PresetChoice,
     /// Passes over the training set.
-    #[arg(long, value_parser = positive_usize)]
+    #[arg(long, allow_negative_numbers = true, value_parser = positive_usize)]
     pub epochs: Option<usize>,
     /// Hidden units H.
-    #[arg(long, value_parser = positive_usize)]
+    #[arg(long, allow_negative_numbers = true, value_parser = positive_usize)]
     pub hidden: Option<usize>,
     /// Images per mini-batch.
-    #[arg(long, value_parser = positive_usize)]
+    #[arg(long, allow_negative_numbers = true, value_parser = positive_usize)]
     pub batch_size: Option<usize>,
     /// Learning rate (mean-gradient form: θ ← θ − lr·dθ).
     #[arg(long, allow_negative_numbers = true, value_parser = positive_f32)]
@@ -188,10 +190,10 @@ pub struct TrainArgs {
     #[arg(long, value_name = "S", allow_negative_numbers = true, value_parser = positive_f32)]
     pub init_scale: Option<f32>,
     /// Seed of the initial weights.
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = 42, allow_negative_numbers = true, value_parser = seed_u64)]
     pub seed: u64,
     /// Train on the first N training images only.
-    #[arg(long, value_name = "N", value_parser = positive_usize)]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = positive_usize)]
     pub train_limit: Option<usize>,
     /// Print one JSON object on stdout and nothing else (progress goes to stderr).
     #[arg(long)]
@@ -269,13 +271,26 @@ pub struct EvalArgs {
 }
 
 fn positive_usize(s: &str) -> Result<usize, String> {
-    let v: usize = s
-        .parse()
-        .map_err(|_| format!("`{s}` is not a whole number"))?;
+    let v: usize = s.trim().parse().map_err(|e: std::num::ParseIntError| {
+        use std::num::IntErrorKind;
+        match e.kind() {
+            IntErrorKind::PosOverflow => format!("`{s}` is too large (at most {})", usize::MAX),
+            IntErrorKind::InvalidDigit if s.trim().starts_with('-') => {
+                format!("must be at least 1 (got {s})")
+            }
+            _ => format!("`{s}` is not a whole number"),
+        }
+    })?;
     if v == 0 {
         return Err("must be at least 1".into());
     }
     Ok(v)
+}
+
+fn seed_u64(s: &str) -> Result<u64, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a whole number from 0 to {}", u64::MAX))
 }
 
 fn finite_f32(s: &str) -> Result<f32, String> {
@@ -514,6 +529,22 @@ fn run_bench(args: &BenchArgs) -> Result<()> {
 }
 
 /// Fails early, before a long run, when `path` cannot be written.
+/// Whether two paths name the same file, whether or not it exists yet:
+/// `./m.st`, `m.st`, its absolute path and a link to it all do.
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    fn resolved(p: &std::path::Path) -> Option<PathBuf> {
+        if let Ok(full) = std::fs::canonicalize(p) {
+            return Some(full);
+        }
+        let dir = std::fs::canonicalize(folder_of(p)).ok()?;
+        Some(dir.join(p.file_name()?))
+    }
+    match (resolved(a), resolved(b)) {
+        (Some(a), Some(b)) => a == b,
+        _ => a == b,
+    }
+}
+
 fn check_writable(path: &std::path::Path, flag: &str) -> Result<()> {
     if path.is_dir() {
         bail!(
@@ -534,6 +565,13 @@ fn check_writable(path: &std::path::Path, flag: &str) -> Result<()> {
             "{flag} {}: the folder {} does not exist",
             path.display(),
             dir.display()
+        );
+    }
+    if path.is_file() && !crate::model::is_model_file(path) {
+        bail!(
+            "{flag} {}: the file exists and is not a fashion-nn model; writing would replace it. \
+             Give another name, or move that file away first",
+            path.display()
         );
     }
     let probe = dir.join(format!(".fashion-nn-write-test-{}", std::process::id()));
@@ -561,25 +599,47 @@ struct EvalJson<'a> {
     confusion: Vec<Vec<usize>>,
 }
 
+/// The test set of `dir` must hold images of the model's size with labels
+/// among its classes.
+fn check_test_set(
+    model: &SavedModel,
+    path: &std::path::Path,
+    test: &crate::data::Dataset,
+    dir: &std::path::Path,
+) -> Result<()> {
+    let s = model.params.shape;
+    if test.pixels_per_image() != s.inputs {
+        bail!(
+            "{} was trained on {}x{} images, but {} holds {}x{} images",
+            path.display(),
+            model.rows,
+            model.cols,
+            dir.display(),
+            test.rows,
+            test.cols
+        );
+    }
+    if test.classes > s.classes {
+        bail!(
+            "{} has {} classes (labels 0 to {}), but the test labels in {} run up to {}",
+            path.display(),
+            s.classes,
+            s.classes - 1,
+            dir.display(),
+            test.classes - 1
+        );
+    }
+    Ok(())
+}
+
 fn run_eval(args: &EvalArgs) -> Result<()> {
     let model = load(&args.model)?;
     let dir = find_data_dir(args.data.as_deref());
-    let data = load_fashion_mnist(&dir)?;
-    let test = &data.test;
     let s = model.params.shape;
-    if test.pixels_per_image() != s.inputs || test.classes != s.classes {
-        bail!(
-            "{} was trained on {}x{} images of {} classes, but {} holds {}x{} images of {} classes",
-            args.model.display(),
-            model.rows,
-            model.cols,
-            s.classes,
-            dir.display(),
-            test.rows,
-            test.cols,
-            test.classes
-        );
-    }
+    let mut test = load_test_set(&dir)?;
+    check_test_set(&model, &args.model, &test, &dir)?;
+    test.classes = s.classes;
+    let test = &test;
     let json = args.json;
     let mut backend = open_backend(args.backend, &mut |l| eprintln!("{l}"))?;
     backend.set_params(&model.params)?;
@@ -745,8 +805,7 @@ fn run_predict(args: &PredictArgs) -> Result<()> {
         return run_predict_pictures(args, &model);
     };
     let dir = find_data_dir(args.data.as_deref());
-    let data = load_fashion_mnist(&dir)?;
-    let test = &data.test;
+    let test = &load_test_set(&dir)?;
     if index >= test.count {
         bail!(
             "--index {}: the test set of {} has {} images (0 to {})",
@@ -756,17 +815,7 @@ fn run_predict(args: &PredictArgs) -> Result<()> {
             test.count.saturating_sub(1)
         );
     }
-    if test.pixels_per_image() != model.params.shape.inputs {
-        bail!(
-            "{} was trained on {}x{} images, but {} holds {}x{} images",
-            args.model.display(),
-            model.rows,
-            model.cols,
-            dir.display(),
-            test.rows,
-            test.cols
-        );
-    }
+    check_test_set(&model, &args.model, test, &dir)?;
     let image = test.image(index);
     let truth = test.labels[index] as usize;
     let name = |c: usize| {
@@ -835,7 +884,11 @@ fn run_train(args: &TrainArgs) -> Result<()> {
     let checkpoint_file = checkpoint_path(args.checkpoint.as_deref(), args.save.as_deref());
     if args.checkpoint.is_some() {
         check_writable(&checkpoint_file, "--checkpoint")?;
-        if args.save.as_ref() == Some(&checkpoint_file) {
+        if args
+            .save
+            .as_deref()
+            .is_some_and(|save| same_file(save, &checkpoint_file))
+        {
             bail!(
                 "--checkpoint {0} is also the --save file; an interrupt would replace the model with a checkpoint: give two names",
                 checkpoint_file.display()

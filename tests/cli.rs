@@ -333,3 +333,48 @@ fn a_closed_stdout_pipe_ends_quietly_without_a_panic() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn negative_or_too_large_counts_are_named_as_such() {
+    assert_fails(
+        &["--epochs", "-1"],
+        2,
+        &["--epochs", "must be at least 1 (got -1)"],
+    );
+    assert_fails(
+        &["--train-limit", "99999999999999999999999"],
+        2,
+        &["--train-limit", "is too large (at most"],
+    );
+    assert_fails(
+        &["--seed", "-1"],
+        2,
+        &["--seed", "`-1` is not a whole number from 0 to"],
+    );
+}
+
+#[test]
+fn a_malformed_binding_cap_variable_is_named() {
+    for value in ["abc", "0", "-1", "3"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_fashion-nn"))
+            .args([
+                "--backend",
+                "vulkan",
+                "--epochs",
+                "1",
+                "--train-limit",
+                "100",
+            ])
+            .env("FASHION_NN_MAX_BINDING_BYTES", value)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{value}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "FASHION_NN_MAX_BINDING_BYTES={value}: not a number of bytes"
+            )),
+            "{value}: {stderr}"
+        );
+    }
+}

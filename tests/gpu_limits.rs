@@ -116,3 +116,19 @@ fn a_set_beyond_four_bindings_names_the_limit_and_the_largest_that_fits() {
         assert!(message.contains(needle), "lacks {needle:?}: {message}");
     }
 }
+
+#[test]
+fn a_test_set_beyond_four_bindings_is_not_told_to_use_train_limit() {
+    cap_bindings();
+    let data = synthetic(1400);
+    let mut gpu = vulkan();
+    let error = gpu
+        .upload(Split::Test, &data, &Standardizer::fit(&data))
+        .unwrap_err();
+    let message = format!("{error:#}");
+    assert!(
+        message.contains("the test set is evaluated whole, so use --backend cpu")
+            && !message.contains("--train-limit"),
+        "{message}"
+    );
+}

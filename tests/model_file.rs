@@ -277,3 +277,203 @@ fn predict_index_past_the_test_set_names_the_range() {
         "{stderr}"
     );
 }
+
+#[test]
+fn weights_with_a_nan_or_an_infinity_are_refused_naming_the_tensor() {
+    let dir = temp("non-finite");
+    for (name, value) in [("w1", f32::NAN), ("b2", f32::INFINITY)] {
+        let mut model = small_model();
+        match name {
+            "w1" => model.params.w1[7] = value,
+            _ => model.params.b2[1] = value,
+        }
+        let path = dir.join(format!("{name}.safetensors"));
+        save(&path, &model).unwrap();
+        let e = load_err(&path);
+        assert!(
+            e.contains(&format!("tensor `{name}`")) && e.contains("diverged"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn class_names_that_do_not_fit_the_model_are_refused() {
+    let dir = temp("names");
+    for (names, needle) in [
+        (vec!["a", "b"], "names 2 classes but the model has 3"),
+        (vec!["a", " ", "c"], "gives class 1 an empty name"),
+    ] {
+        let mut model = small_model();
+        model.class_names = names.iter().map(|n| n.to_string()).collect();
+        let path = dir.join("m.safetensors");
+        save(&path, &model).unwrap();
+        let e = load_err(&path);
+        assert!(e.contains(needle), "{e}");
+    }
+    // Not JSON at all: the same bytes with the list overwritten in place.
+    let path = dir.join("m.safetensors");
+    save(&path, &small_model()).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let list = br#"[\"a\",\"b\",\"c\"]"#;
+    let at = bytes
+        .windows(list.len())
+        .position(|w| w == list)
+        .expect("the names are in the header");
+    let mut broken = bytes.clone();
+    broken[at..at + list.len()].fill(b'x');
+    std::fs::write(&path, broken).unwrap();
+    let e = load_err(&path);
+    assert!(e.contains("`class_names` is not a JSON list"), "{e}");
+}
+
+/// A 784 → 5 → 10 model, for commands run on the real test set.
+fn fashion_model(dir: &Path) -> PathBuf {
+    let shape = Shape {
+        inputs: 784,
+        hidden: 5,
+        classes: 10,
+    };
+    let model = SavedModel {
+        params: Params::init(shape, 0.05, 1),
+        stats: Standardizer {
+            mean: vec![70.0; 784],
+            inv_std: vec![1.0 / 90.0; 784],
+        },
+        rows: 28,
+        cols: 28,
+        class_names: (0..10).map(|c| format!("c{c}")).collect(),
+        settings: vec![],
+    };
+    let path = dir.join("fashion.safetensors");
+    save(&path, &model).unwrap();
+    path
+}
+
+#[test]
+fn eval_and_predict_need_only_the_test_files() {
+    let dir = temp("test-only");
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let system = Path::new(fashion_nn::data::SYSTEM_DATA_DIR);
+    for name in ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"] {
+        std::fs::copy(system.join(name), data.join(name)).unwrap();
+    }
+    let model = fashion_model(&dir);
+    for args in [
+        vec!["eval", "--backend", "cpu"],
+        vec!["predict", "--index", "0"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_fashion-nn"))
+            .args(&args)
+            .arg("--data")
+            .arg(&data)
+            .arg("--model")
+            .arg(&model)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {stderr}");
+    }
+    // Without the test labels it names the missing file.
+    std::fs::remove_file(data.join("t10k-labels-idx1-ubyte.gz")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_fashion-nn"))
+        .args(["eval", "--backend", "cpu", "--data"])
+        .arg(&data)
+        .arg("--model")
+        .arg(&model)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("lacks t10k-labels-idx1-ubyte(.gz);"),
+        "{stderr}"
+    );
+}
+
+fn train_in(dir: &Path, extra: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_fashion-nn"))
+        .current_dir(dir)
+        .args([
+            "--backend",
+            "cpu",
+            "--epochs",
+            "1",
+            "--train-limit",
+            "300",
+            "--hidden",
+            "4",
+        ])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn save_and_checkpoint_naming_one_file_in_two_ways_are_refused() {
+    let dir = temp("same-file");
+    let good = dir.join("good.st");
+    save(&good, &small_model()).unwrap();
+    let before = std::fs::read(&good).unwrap();
+    std::os::unix::fs::symlink("good.st", dir.join("link.st")).unwrap();
+    let absolute = good.to_str().unwrap().to_string();
+    for checkpoint in ["./good.st", absolute.as_str(), "link.st", "sub/../good.st"] {
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        let out = train_in(&dir, &["--save", "good.st", "--checkpoint", checkpoint]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{checkpoint}: {stderr}");
+        assert!(
+            stderr.contains("is also the --save file"),
+            "{checkpoint}: {stderr}"
+        );
+    }
+    assert_eq!(std::fs::read(&good).unwrap(), before, "the model changed");
+}
+
+#[test]
+fn save_over_a_file_that_is_not_a_model_is_refused_and_the_file_kept() {
+    let dir = temp("not-a-model");
+    std::fs::write(dir.join("notes.txt"), "my notes\n").unwrap();
+    for flag in ["--save", "--checkpoint"] {
+        let out = train_in(&dir, &[flag, "notes.txt"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "{flag} notes.txt: the file exists and is not a fashion-nn model"
+            )),
+            "{stderr}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.join("notes.txt")).unwrap(),
+        "my notes\n"
+    );
+}
+
+#[test]
+fn save_through_a_link_writes_the_file_it_points_at_without_optimizer_moments() {
+    let dir = temp("link");
+    save(&dir.join("old.st"), &small_model()).unwrap();
+    std::os::unix::fs::symlink("old.st", dir.join("link.st")).unwrap();
+    let out = train_in(&dir, &["--save", "link.st"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.join("link.st").is_symlink(), "the link was replaced");
+    let model = load(&dir.join("old.st")).unwrap();
+    assert_eq!(model.params.shape.hidden, 4, "the target was not written");
+    // Plain SGD has no moments to save.
+    let bytes = std::fs::read(dir.join("old.st")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let names: Vec<String> = st.names().into_iter().map(str::to_string).collect();
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.starts_with("m_") || n.starts_with("v_")),
+        "{names:?}"
+    );
+}

@@ -212,6 +212,45 @@ pub fn default_class_names(classes: usize, rows: usize, cols: usize) -> Vec<Stri
     }
 }
 
+/// Reads only the test set of `dir` (`t10k-*`, `.gz` or raw): what `eval`
+/// and `predict --index` need, since a saved model carries its own
+/// standardization. Its `classes` is the largest label + 1; the caller
+/// checks that against the model's.
+pub fn load_test_set(dir: &Path) -> Result<Dataset> {
+    let [images, labels] = find_files(dir, [TEST_IMAGES, TEST_LABELS])?;
+    let idx = read_idx_images(&images)?;
+    let y = read_idx_labels(&labels)?;
+    let used = usize::from(y.iter().copied().max().unwrap_or(0)) + 1;
+    Dataset::from_idx(idx, y, used, &images, &labels)
+}
+
+/// The paths of the IDX files `names` in `dir` (each `.gz` or raw); an error
+/// naming the directory and every missing file otherwise.
+fn find_files<const N: usize>(dir: &Path, names: [&str; N]) -> Result<[PathBuf; N]> {
+    if !dir.is_dir() {
+        bail!(
+            "the Fashion-MNIST directory {} does not exist (or is not a directory); {HOW_TO_GET}",
+            dir.display()
+        );
+    }
+    let found = names.map(|name| find_file(dir, name));
+    let missing: Vec<String> = names
+        .iter()
+        .zip(&found)
+        .filter(|(_, path)| path.is_none())
+        .map(|(name, _)| format!("{name}(.gz)"))
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "the Fashion-MNIST directory {} lacks {}; {HOW_TO_GET}",
+            dir.display(),
+            missing.join(", ")
+        );
+    }
+    // invariant: every entry is Some, checked just above.
+    Ok(found.map(|path| path.expect("checked above"))) // invariant: all Some
+}
+
 /// Reads the four IDX files of `dir` with the class names of its
 /// `class_names.txt`, if any; see [`load_data`].
 pub fn load_fashion_mnist(dir: &Path) -> Result<FashionMnist> {
@@ -229,30 +268,8 @@ pub fn load_fashion_mnist(dir: &Path) -> Result<FashionMnist> {
 /// label must be a training class, and both sets must have the same image
 /// size.
 pub fn load_data(dir: &Path, names_file: Option<&Path>) -> Result<FashionMnist> {
-    if !dir.is_dir() {
-        bail!(
-            "the Fashion-MNIST directory {} does not exist (or is not a directory); {HOW_TO_GET}",
-            dir.display()
-        );
-    }
-    let names = [TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS];
-    let found = names.map(|name| find_file(dir, name));
-    let missing: Vec<String> = names
-        .iter()
-        .zip(&found)
-        .filter(|(_, path)| path.is_none())
-        .map(|(name, _)| format!("{name}(.gz)"))
-        .collect();
-    if !missing.is_empty() {
-        bail!(
-            "the Fashion-MNIST directory {} lacks {}; {HOW_TO_GET}",
-            dir.display(),
-            missing.join(", ")
-        );
-    }
-    // invariant: every entry is Some, checked just above.
     let [train_images, train_labels, test_images, test_labels] =
-        found.map(|path| path.expect("checked above")); // invariant: all Some
+        find_files(dir, [TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS])?;
     let train_idx = read_idx_images(&train_images)?;
     let train_y = read_idx_labels(&train_labels)?;
     let test_idx = read_idx_images(&test_images)?;

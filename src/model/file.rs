@@ -145,6 +145,15 @@ pub fn save_with_state(
     let bytes =
         safetensors::serialize(tensors, Some(meta)).context("encoding the model as safetensors")?;
 
+    // Through a symbolic link to the file it points at, not over the link.
+    let resolved;
+    let path = if path.is_symlink() {
+        resolved = std::fs::canonicalize(path)
+            .with_context(|| format!("{} is a link to a missing file", path.display()))?;
+        resolved.as_path()
+    } else {
+        path
+    };
     let dir = folder_of(path);
     let name = path
         .file_name()
@@ -185,6 +194,64 @@ fn tensor(st: &SafeTensors, path: &Path, name: &str, shape: &[usize]) -> Result<
         );
     }
     Ok(bytemuck::pod_collect_to_vec(t.data()))
+}
+
+/// Whether the file at `path` is a fashion-nn model or checkpoint (its
+/// safetensors header carries our `format`); reads only the header.
+pub fn is_model_file(path: &Path) -> bool {
+    use std::io::Read;
+    let header = || -> Option<serde_json::Value> {
+        let mut f = std::fs::File::open(path).ok()?;
+        let mut len = [0u8; 8];
+        f.read_exact(&mut len).ok()?;
+        let len = u64::from_le_bytes(len);
+        // safetensors caps its header at 100 MB.
+        if len > 100_000_000 {
+            return None;
+        }
+        let mut text = vec![0u8; len as usize];
+        f.read_exact(&mut text).ok()?;
+        serde_json::from_slice(&text).ok()
+    };
+    header().is_some_and(|h| h["__metadata__"]["format"] == FORMAT)
+}
+
+/// Refuses a tensor with a NaN or an infinity: such weights classify every
+/// image alike and train no further.
+fn refuse_non_finite(path: &Path, name: &str, values: &[f32]) -> Result<()> {
+    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+        bail!(
+            "{}: tensor `{name}` holds {} at index {i}; the file is damaged or was saved from a run that diverged \
+             (train again, or resume from an earlier checkpoint)",
+            path.display(),
+            values[i]
+        );
+    }
+    Ok(())
+}
+
+/// The metadata `class_names`: a JSON list of one non-empty name a class.
+fn class_names_of(path: &Path, text: &str, classes: usize) -> Result<Vec<String>> {
+    let names: Vec<String> = serde_json::from_str(text).with_context(|| {
+        format!(
+            "{}: metadata `class_names` is not a JSON list of names",
+            path.display()
+        )
+    })?;
+    if names.len() != classes {
+        bail!(
+            "{}: metadata `class_names` names {} classes but the model has {classes}",
+            path.display(),
+            names.len()
+        );
+    }
+    if let Some(c) = names.iter().position(|n| n.trim().is_empty()) {
+        bail!(
+            "{}: metadata `class_names` gives class {c} an empty name",
+            path.display()
+        );
+    }
+    Ok(names)
 }
 
 /// Reads a model written by [`save`], checking every tensor's type and shape.
@@ -261,7 +328,16 @@ pub fn load_bytes(bytes: &[u8], path: &Path) -> Result<SavedModel> {
         w2: tensor(&st, path, "w2", &[classes, hidden])?,
         b2: tensor(&st, path, "b2", &[classes])?,
     };
+    for (name, values) in [
+        ("w1", &params.w1),
+        ("b1", &params.b1),
+        ("w2", &params.w2),
+        ("b2", &params.b2),
+    ] {
+        refuse_non_finite(path, name, values)?;
+    }
     let mean = tensor(&st, path, "pixel_mean", &[inputs])?;
+    refuse_non_finite(path, "pixel_mean", &mean)?;
     let std = tensor(&st, path, "pixel_std", &[inputs])?;
     if std.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
         bail!(
@@ -269,11 +345,10 @@ pub fn load_bytes(bytes: &[u8], path: &Path) -> Result<SavedModel> {
             path.display()
         );
     }
-    let class_names: Vec<String> = meta
-        .get("class_names")
-        .and_then(|v| serde_json::from_str(v).ok())
-        .filter(|v: &Vec<String>| v.len() == classes)
-        .unwrap_or_else(|| (0..classes).map(|c| format!("class {c}")).collect());
+    let class_names = match meta.get("class_names") {
+        None => (0..classes).map(|c| c.to_string()).collect(),
+        Some(text) => class_names_of(path, text, classes)?,
+    };
     let mut settings: Vec<(String, String)> = meta
         .into_iter()
         .filter(|(k, _)| !matches!(k.as_str(), "format" | "rows" | "cols" | "class_names"))
@@ -331,12 +406,18 @@ pub fn load_with_state(path: &Path) -> Result<(SavedModel, Option<TrainingState>
         Some(step) => {
             let (h, d, c) = (shape.hidden, shape.inputs, shape.classes);
             let arrays = |p: &str| -> Result<Params> {
+                let read = |name: &str, dims: &[usize]| -> Result<Vec<f32>> {
+                    let name = format!("{p}_{name}");
+                    let values = tensor(&st, path, &name, dims)?;
+                    refuse_non_finite(path, &name, &values)?;
+                    Ok(values)
+                };
                 Ok(Params {
                     shape,
-                    w1: tensor(&st, path, &format!("{p}_w1"), &[h, d])?,
-                    b1: tensor(&st, path, &format!("{p}_b1"), &[h])?,
-                    w2: tensor(&st, path, &format!("{p}_w2"), &[c, h])?,
-                    b2: tensor(&st, path, &format!("{p}_b2"), &[c])?,
+                    w1: read("w1", &[h, d])?,
+                    b1: read("b1", &[h])?,
+                    w2: read("w2", &[c, h])?,
+                    b2: read("b2", &[c])?,
                 })
             };
             Some(OptimizerState {

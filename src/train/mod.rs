@@ -18,7 +18,7 @@ use crate::backend::{
     batch_count, Backend, BackendInfo, BatchTally, EpochStats, Evaluation, Split,
 };
 use crate::data::{Dataset, Standardizer};
-use crate::model::{Hyper, OptimizerState, Params, Shape};
+use crate::model::{Hyper, Optimizer, OptimizerState, Params, Shape};
 
 /// Everything a training run needs besides the data and the backend.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -240,10 +240,16 @@ pub fn run(
 
     let n = sets.train.count;
     let total_batches = batch_count(n, hyper.batch_size.min(n.max(1)));
+    let stateless = matches!(hyper.optimizer, Optimizer::Sgd);
     let snapshot = |backend: &mut dyn Backend, epochs_done, batches_done| -> Result<Checkpoint> {
         Ok(Checkpoint {
             params: backend.params()?,
-            optimizer: backend.optimizer_state()?,
+            // Plain SGD keeps no state worth saving.
+            optimizer: if stateless {
+                None
+            } else {
+                backend.optimizer_state()?
+            },
             stats: stats.clone(),
             epochs_done,
             batches_done,

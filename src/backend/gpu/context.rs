@@ -124,6 +124,27 @@ pub struct GpuContext {
     pub is_software: bool,
     errors: ErrorSink,
     lost: Arc<Mutex<Option<String>>>,
+    /// FASHION_NN_MAX_BINDING_BYTES, when set.
+    binding_cap: Option<u64>,
+}
+
+/// The environment variable that lowers the binding size fashion-nn assumes.
+const BINDING_CAP_VAR: &str = "FASHION_NN_MAX_BINDING_BYTES";
+
+/// The cap FASHION_NN_MAX_BINDING_BYTES sets, if any: a whole number of
+/// bytes, at least 4 (one f32).
+fn binding_cap_from_env() -> Result<Option<u64>> {
+    let Some(value) = std::env::var_os(BINDING_CAP_VAR) else {
+        return Ok(None);
+    };
+    match value.to_str().and_then(|v| v.trim().parse::<u64>().ok()) {
+        Some(bytes) if bytes >= 4 => Ok(Some(bytes)),
+        _ => bail!(
+            "{BINDING_CAP_VAR}={}: not a number of bytes of at least 4; \
+             unset it, or give the binding size to assume, such as 100000000",
+            value.to_string_lossy()
+        ),
+    }
 }
 
 impl GpuContext {
@@ -184,6 +205,7 @@ impl GpuContext {
             is_software,
             errors,
             lost,
+            binding_cap: binding_cap_from_env()?,
         })
     }
 
@@ -236,15 +258,12 @@ impl GpuContext {
             .limits
             .max_storage_buffer_binding_size
             .min(self.limits.max_buffer_size);
-        let cap = std::env::var("FASHION_NN_MAX_BINDING_BYTES")
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .filter(|&v| v >= 4);
-        cap.map_or(max, |c| c.min(max))
+        self.binding_cap.map_or(max, |c| c.min(max))
     }
 
     /// A storage buffer of `size` bytes must fit one binding of this adapter.
-    pub fn check_binding(&self, what: &str, size: u64) -> Result<()> {
+    /// `remedy` names the flags that shrink it.
+    pub fn check_binding(&self, what: &str, size: u64, remedy: &str) -> Result<()> {
         let max_binding = self.limits.max_storage_buffer_binding_size;
         let max_buffer = self.limits.max_buffer_size;
         let max = self.max_binding();
@@ -252,7 +271,7 @@ impl GpuContext {
             bail!(
                 "{what} needs a {:.1} MiB storage buffer, but this adapter ({}) binds at most {:.1} MiB \
                  (max_storage_buffer_binding_size {max_binding}, max_buffer_size {max_buffer}); \
-                 use a smaller --batch-size, --hidden or --train-limit, or --backend cpu",
+                 {remedy}, or --backend cpu",
                 size as f64 / 1048576.0,
                 self.info.name,
                 max as f64 / 1048576.0

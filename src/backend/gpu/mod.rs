@@ -129,14 +129,17 @@ impl GpuBackend {
             self.ctx.check_binding(
                 "one batch of standardized images (batch × pixels × 4 bytes)",
                 f(need * shape.inputs),
+                "use a smaller --batch-size",
             )?;
             self.ctx.check_binding(
                 "one batch of hidden activations (batch × hidden × 4 bytes)",
                 f(need * shape.hidden),
+                "use a smaller --batch-size or --hidden",
             )?;
             self.ctx.check_binding(
                 "one batch of output logits (batch × classes × 4 bytes)",
                 f(need * shape.classes),
+                "use a smaller --batch-size",
             )?;
             check_fits(
                 &self.ctx,
@@ -500,16 +503,25 @@ impl Backend for GpuBackend {
         let chunk_images = fit.min(data.count.max(1));
         let chunks = data.count.div_ceil(chunk_images).max(1);
         if chunks > PIXEL_CHUNKS || (d as u64) > max {
+            let fits = PIXEL_CHUNKS * fit;
+            // Only the training set can be cut from the command line.
+            let what_to_do = match split {
+                Split::Train => format!("use --train-limit {fits} or fewer, or --backend cpu"),
+                Split::Validation => format!(
+                    "use a --val-split that holds out {fits} images or fewer, or --backend cpu"
+                ),
+                Split::Test => "the test set is evaluated whole, so use --backend cpu \
+                                (or a GPU that binds larger buffers)"
+                    .to_string(),
+            };
             bail!(
                 "the {split:?} set's u8 pixels ({} images × {d} = {:.1} MiB) need {chunks} storage bindings \
                  of at most {:.1} MiB on this adapter ({}), but the standardize kernel binds {PIXEL_CHUNKS}: \
-                 at most {} images of {d} pixels fit; use --train-limit {} or fewer, or --backend cpu",
+                 at most {fits} images of {d} pixels fit; {what_to_do}",
                 data.count,
                 data.pixels.len() as f64 / 1048576.0,
                 max as f64 / 1048576.0,
                 self.ctx.info.name,
-                PIXEL_CHUNKS * fit,
-                PIXEL_CHUNKS * fit
             );
         }
         let labels: Vec<u32> = data.labels.iter().map(|&y| u32::from(y)).collect();
@@ -594,6 +606,7 @@ impl Backend for GpuBackend {
         self.ctx.check_binding(
             "W1 (hidden × pixels × 4 bytes)",
             (shape.hidden * shape.inputs * 4) as u64,
+            "use a smaller --hidden",
         )?;
         check_fits(&self.ctx, "W1", shape.hidden, shape.inputs)?;
         self.model = Some(ModelBuffers {
