@@ -5,13 +5,15 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
+use clap::builder::{EnumValueParser, PossibleValue, TypedValueParser};
+use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
 use crate::backend::cpu::CpuBackend;
-use crate::backend::gpu::context::{list_adapters, Api};
+use crate::backend::gpu::context::{list_adapters, Api, NoAdapter};
 use crate::backend::gpu::GpuBackend;
-use crate::backend::{Backend, Split};
+use crate::backend::{batch_in_use, Backend, Split};
 use crate::data::{
     find_data_dir, load_data, load_fashion_mnist, load_picture, load_test_set, split_validation,
 };
@@ -94,8 +96,8 @@ pub enum WorkloadChoice {
 
 #[derive(Args, Debug, Clone)]
 pub struct BenchArgs {
-    /// Backends to compare, comma-separated.
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [BackendChoice::Cpu, BackendChoice::Vulkan])]
+    /// Backends to compare, comma-separated, each once.
+    #[arg(long, value_parser = BackendListEntry, value_delimiter = ',', default_values_t = [BackendChoice::Cpu, BackendChoice::Vulkan])]
     pub backends: Vec<BackendChoice>,
     /// Workload; both when not given.
     #[arg(long, value_enum)]
@@ -121,6 +123,84 @@ pub struct BenchArgs {
     pub json: bool,
 }
 
+/// One entry of `bench --backends`: a backend name as for `--backend`, and
+/// a clear message for an empty entry (`cpu,,vulkan`), where clap's own parser
+/// would say "a value is required but none was supplied".
+#[derive(Clone, Copy, Debug)]
+struct BackendListEntry;
+
+impl TypedValueParser for BackendListEntry {
+    type Value = BackendChoice;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<BackendChoice, clap::Error> {
+        if value.is_empty() {
+            let names: Vec<&str> = BackendChoice::value_variants()
+                .iter()
+                .map(|b| b.name())
+                .collect();
+            return Err(cmd.clone().error(
+                ErrorKind::InvalidValue,
+                format!(
+                    "--backends has an empty entry (two commas in a row, or one at an end); \
+                     give names separated by single commas, such as cpu,vulkan (possible values: {})",
+                    names.join(", ")
+                ),
+            ));
+        }
+        EnumValueParser::<BackendChoice>::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(
+            BackendChoice::value_variants()
+                .iter()
+                .filter_map(ValueEnum::to_possible_value),
+        ))
+    }
+}
+
+impl BenchArgs {
+    /// What clap cannot check: every backend in `--backends` once.
+    fn check(&self) -> Result<(), String> {
+        for (i, b) in self.backends.iter().enumerate() {
+            if self.backends[..i].contains(b) {
+                let list: Vec<&str> = self.backends.iter().map(|b| b.name()).collect();
+                return Err(format!(
+                    "--backends {}: {} is named more than once; name each backend once",
+                    list.join(","),
+                    b.name()
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Cli {
+    /// Parses the command line like [`Parser::parse`], plus the checks clap
+    /// cannot express; a bad command line exits with clap's usage error (2).
+    pub fn parse_checked() -> Self {
+        let cli = Cli::parse();
+        if let Some(Command::Bench(args)) = &cli.command {
+            if let Err(message) = args.check() {
+                let mut cmd = <Cli as clap::CommandFactory>::command();
+                cmd.build();
+                let err = match cmd.find_subcommand_mut("bench") {
+                    Some(bench) => bench.error(ErrorKind::ValueValidation, message),
+                    None => cmd.error(ErrorKind::ValueValidation, message),
+                };
+                err.exit();
+            }
+        }
+        cli
+    }
+}
+
 /// Where the math runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum BackendChoice {
@@ -131,6 +211,12 @@ pub enum BackendChoice {
     Dx12,
     Gl,
     Cpu,
+}
+
+impl std::fmt::Display for BackendChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 impl BackendChoice {
@@ -403,10 +489,15 @@ impl TrainArgs {
     }
 }
 
-/// Opens the backend the user asked for. `auto` takes a hardware GPU when
-/// there is one and otherwise the CPU backend (faster than a software GPU
-/// driver), and says which on `log`.
-pub fn open_backend(choice: BackendChoice, log: &mut dyn FnMut(&str)) -> Result<Box<dyn Backend>> {
+/// Opens the backend the user asked for with `flag` (`--backend`, or
+/// `--backends` for bench: the messages name it). `auto` takes a hardware GPU
+/// when there is one and otherwise the CPU backend (faster than a software
+/// GPU driver), and says which on `log`.
+pub fn open_backend(
+    choice: BackendChoice,
+    flag: &str,
+    log: &mut dyn FnMut(&str),
+) -> Result<Box<dyn Backend>> {
     let api = match choice {
         BackendChoice::Cpu => return Ok(Box::new(CpuBackend::new(None)?)),
         BackendChoice::Auto => {
@@ -431,7 +522,7 @@ pub fn open_backend(choice: BackendChoice, log: &mut dyn FnMut(&str)) -> Result<
             match adapters.first() {
                 Some(sw) => log(&format!(
                     "auto: only the software adapter {sw} found; using the CPU backend, which is faster \
-                     (--backend {} forces the adapter)",
+                     ({flag} {} forces the adapter)",
                     sw.backend
                 )),
                 None => log("auto: no GPU adapter found; using the CPU backend"),
@@ -443,7 +534,14 @@ pub fn open_backend(choice: BackendChoice, log: &mut dyn FnMut(&str)) -> Result<
         BackendChoice::Dx12 => Api::Dx12,
         BackendChoice::Gl => Api::Gl,
     };
-    Ok(Box::new(GpuBackend::new(api)?))
+    match GpuBackend::new(api) {
+        Ok(backend) => Ok(Box::new(backend)),
+        Err(e) if e.is::<NoAdapter>() => bail!(
+            "{e}. Pick one of those with {flag}, use {flag} cpu, or install a driver \
+             (on Debian, `apt-get install mesa-vulkan-drivers` gives the software Vulkan driver lavapipe)"
+        ),
+        Err(e) => Err(e),
+    }
 }
 
 /// What `--json` prints.
@@ -495,17 +593,18 @@ fn run_bench(args: &BenchArgs) -> Result<()> {
     // Every backend must open before any timing starts, so that a missing
     // adapter does not throw away finished results.
     for &choice in &args.backends {
-        open_backend(choice, &mut |_| {})
+        open_backend(choice, "--backends", &mut |_| {})
             .with_context(|| format!("--backends: {} cannot be opened", choice.name()))?;
     }
     let mut reports = Vec::new();
     for mut workload in workloads {
         workload.hidden = args.hidden.unwrap_or(workload.hidden);
-        workload.batch_size = args.batch_size.unwrap_or(workload.batch_size);
+        // The batch in use, as train reports it: at most the whole set.
+        workload.batch_size = batch_in_use(args.batch_size.unwrap_or(workload.batch_size), n);
         let mut results = Vec::new();
         for &choice in &args.backends {
             eprintln!("bench: {} on {} ...", workload.name, choice.name());
-            let mut open = || open_backend(choice, &mut |l| eprintln!("{l}"));
+            let mut open = || open_backend(choice, "--backends", &mut |l| eprintln!("{l}"));
             let r = bench_backend(&mut open, &train_set, &workload, args.epochs)
                 .with_context(|| format!("benchmarking {} on {}", workload.name, choice.name()))?;
             results.push(r);
@@ -641,7 +740,7 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
     test.classes = s.classes;
     let test = &test;
     let json = args.json;
-    let mut backend = open_backend(args.backend, &mut |l| eprintln!("{l}"))?;
+    let mut backend = open_backend(args.backend, "--backend", &mut |l| eprintln!("{l}"))?;
     backend.set_params(&model.params)?;
     backend.upload(Split::Test, test, &model.stats)?;
     let e = backend.evaluate(Split::Test)?;
@@ -943,7 +1042,7 @@ fn run_train(args: &TrainArgs) -> Result<()> {
         }
     }
 
-    let mut backend = open_backend(args.backend, &mut |l| say(l))?;
+    let mut backend = open_backend(args.backend, "--backend", &mut |l| say(l))?;
     let info = backend.info();
     say(&format!(
         "backend {}, adapter {}, driver {}",
@@ -975,7 +1074,7 @@ fn run_train(args: &TrainArgs) -> Result<()> {
         train_set.classes,
         config.epochs,
         if config.epochs == 1 { "" } else { "s" },
-        config.hyper.batch_size.min(train_set.count),
+        batch_in_use(config.hyper.batch_size, train_set.count),
         config.hyper.optimizer.name(),
         config.hyper.lr,
         config.hyper.l1,

@@ -2,8 +2,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
     // Mesa's drivers probe for a Wayland display and print "error:
     // XDG_RUNTIME_DIR is invalid or not set" on headless machines. A compute
@@ -19,7 +17,7 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = fashion_nn::cli::Cli::parse();
+    let cli = fashion_nn::cli::Cli::parse_checked();
     match fashion_nn::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is::<fashion_nn::interrupt::Interrupted>() => {

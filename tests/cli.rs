@@ -378,3 +378,98 @@ fn a_malformed_binding_cap_variable_is_named() {
         );
     }
 }
+
+#[test]
+fn bench_reports_the_batch_in_use_like_train() {
+    // 10 images: the article's batch of 2 400 is one batch of 10.
+    let out = run(&[
+        "bench",
+        "--backends",
+        "cpu",
+        "--workload",
+        "article",
+        "--train-limit",
+        "10",
+        "--epochs",
+        "1",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("batch 10, 10 images"), "{stdout}");
+
+    let out = run(&[
+        "bench",
+        "--backends",
+        "cpu",
+        "--workload",
+        "wide",
+        "--hidden",
+        "8",
+        "--batch-size",
+        "1000000",
+        "--train-limit",
+        "600",
+        "--epochs",
+        "1",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(v["workload"]["batch_size"], 600, "{v}");
+    assert_eq!(v["workload"]["images"], 600, "{v}");
+}
+
+#[test]
+fn bench_refuses_a_backend_named_twice_or_an_empty_entry() {
+    assert_fails(
+        &["bench", "--backends", "cpu,vulkan,cpu"],
+        2,
+        &["--backends cpu,vulkan,cpu", "cpu is named more than once"],
+    );
+    assert_fails(
+        &["bench", "--backends", "cpu,,vulkan"],
+        2,
+        &["--backends has an empty entry", "cpu,vulkan", "metal"],
+    );
+    let stderr =
+        String::from_utf8_lossy(&run(&["bench", "--backends", "cpu,"]).stderr).into_owned();
+    assert!(stderr.contains("--backends has an empty entry"), "{stderr}");
+    assert!(!stderr.contains("none was supplied"), "{stderr}");
+}
+
+#[test]
+fn bench_without_an_adapter_names_its_own_flag() {
+    let args = [
+        "bench",
+        "--backends",
+        "metal",
+        "--train-limit",
+        "100",
+        "--epochs",
+        "1",
+    ];
+    assert_fails(
+        &args,
+        1,
+        &[
+            "--backends: metal cannot be opened",
+            "no metal GPU adapter found",
+            "adapters present",
+            "Pick one of those with --backends",
+            "use --backends cpu",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&run(&args).stderr).into_owned();
+    assert!(
+        !stderr.contains("--backend "),
+        "train's flag named: {stderr}"
+    );
+}

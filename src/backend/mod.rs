@@ -70,6 +70,12 @@ impl BatchTally {
     }
 }
 
+/// The batch size a run of `batch_size` uses on a set of `images` images:
+/// a batch never holds more than the whole set.
+pub fn batch_in_use(batch_size: usize, images: usize) -> usize {
+    batch_size.min(images.max(1))
+}
+
 /// Batches of `batch_size` that cover `images` images, the last one smaller.
 pub fn batch_count(images: usize, batch_size: usize) -> usize {
     images.div_ceil(batch_size.max(1))

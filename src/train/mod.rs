@@ -15,7 +15,7 @@ use std::time::Instant;
 use anyhow::{bail, Result};
 
 use crate::backend::{
-    batch_count, Backend, BackendInfo, BatchTally, EpochStats, Evaluation, Split,
+    batch_count, batch_in_use, Backend, BackendInfo, BatchTally, EpochStats, Evaluation, Split,
 };
 use crate::data::{Dataset, Standardizer};
 use crate::model::{Hyper, Optimizer, OptimizerState, Params, Shape};
@@ -239,7 +239,7 @@ pub fn run(
     let setup_seconds = setup.elapsed().as_secs_f64();
 
     let n = sets.train.count;
-    let total_batches = batch_count(n, hyper.batch_size.min(n.max(1)));
+    let total_batches = batch_count(n, batch_in_use(hyper.batch_size, n));
     let stateless = matches!(hyper.optimizer, Optimizer::Sgd);
     let snapshot = |backend: &mut dyn Backend, epochs_done, batches_done| -> Result<Checkpoint> {
         Ok(Checkpoint {

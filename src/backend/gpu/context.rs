@@ -111,6 +111,34 @@ fn rank(device_type: wgpu::DeviceType) -> u8 {
     }
 }
 
+/// [`GpuContext::new`] found no adapter of the API asked for. The message
+/// lists the adapters that do exist; the command line adds which flag picks
+/// another (`--backend` or `--backends`, see `cli::open_backend`).
+#[derive(Debug)]
+pub struct NoAdapter {
+    pub api: Api,
+    pub present: Vec<AdapterSummary>,
+}
+
+impl std::fmt::Display for NoAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "no {} GPU adapter found (adapters present: ",
+            self.api.name()
+        )?;
+        if self.present.is_empty() {
+            write!(f, "none")?;
+        }
+        for (i, a) in self.present.iter().enumerate() {
+            write!(f, "{}{a}", if i == 0 { "" } else { "; " })?;
+        }
+        write!(f, ")")
+    }
+}
+
+impl std::error::Error for NoAdapter {}
+
 /// The errors wgpu reports through its uncaptured-error callback, kept until
 /// the next [`GpuContext::check`].
 type ErrorSink = Arc<Mutex<Vec<String>>>;
@@ -154,21 +182,11 @@ impl GpuContext {
         let mut adapters = pollster::block_on(instance.enumerate_adapters(api.backends()));
         adapters.sort_by_key(|a| rank(a.get_info().device_type));
         let Some(adapter) = adapters.into_iter().next() else {
-            let all = list_adapters();
-            let present = if all.is_empty() {
-                "none".to_string()
-            } else {
-                all.iter()
-                    .map(|a| a.to_string())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            };
-            bail!(
-                "no {} GPU adapter found (adapters present: {present}). \
-                 Pick one of those with --backend, use --backend cpu, or install a driver \
-                 (on Debian, `apt-get install mesa-vulkan-drivers` gives the software Vulkan driver lavapipe)",
-                api.name()
-            );
+            return Err(NoAdapter {
+                api,
+                present: list_adapters(),
+            }
+            .into());
         };
         let info = adapter.get_info();
         let limits = adapter.limits();
