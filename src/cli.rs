@@ -75,7 +75,7 @@ pub struct PredictArgs {
     #[arg(value_name = "IMAGE")]
     pub images: Vec<PathBuf>,
     /// How many classes to list.
-    #[arg(long, default_value_t = 3, value_parser = positive_usize)]
+    #[arg(long, default_value_t = 3, allow_negative_numbers = true, value_parser = positive_usize)]
     pub top: usize,
     /// Folder with the IDX files (as for train).
     #[arg(long, value_name = "DIR")]
@@ -103,16 +103,16 @@ pub struct BenchArgs {
     #[arg(long, value_enum)]
     pub workload: Option<WorkloadChoice>,
     /// Hidden units, overriding the workload's.
-    #[arg(long, value_parser = positive_usize)]
+    #[arg(long, allow_negative_numbers = true, value_parser = positive_usize)]
     pub hidden: Option<usize>,
     /// Batch size, overriding the workload's.
-    #[arg(long, value_parser = positive_usize)]
+    #[arg(long, allow_negative_numbers = true, value_parser = positive_usize)]
     pub batch_size: Option<usize>,
     /// Timed epochs per backend (after one warm-up epoch).
-    #[arg(long, default_value_t = 5, value_parser = positive_usize)]
+    #[arg(long, default_value_t = 5, allow_negative_numbers = true, value_parser = positive_usize)]
     pub epochs: usize,
     /// Use the first N training images only.
-    #[arg(long, value_name = "N", value_parser = positive_usize)]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = positive_usize)]
     pub train_limit: Option<usize>,
     /// Folder with the four IDX files (as for train).
     #[arg(long, value_name = "DIR")]
@@ -1261,7 +1261,7 @@ fn run_train(args: &TrainArgs) -> Result<()> {
             adapter: &report.backend.adapter,
             epochs: config.epochs,
             hidden: config.hidden,
-            batch_size: config.hyper.batch_size,
+            batch_size: batch_in_use(config.hyper.batch_size, train_set.count),
             optimizer: config.hyper.optimizer.name(),
             train_accuracy: report.train.accuracy,
             test_accuracy: report.test.accuracy,
