@@ -967,6 +967,40 @@ fn adapters() -> Result<()> {
     Ok(())
 }
 
+/// A note when some of the classes 0..=largest label have no training image
+/// (a stray label such as 255 makes 256 classes).
+fn classes_without_images(train: &crate::data::Dataset) -> Option<String> {
+    let mut count = vec![0usize; train.classes];
+    for &y in &train.labels {
+        count[usize::from(y)] += 1;
+    }
+    let empty: Vec<String> = (0..train.classes)
+        .filter(|&c| count[c] == 0)
+        .map(|c| c.to_string())
+        .collect();
+    if empty.is_empty() {
+        return None;
+    }
+    let shown = empty.iter().take(8).cloned().collect::<Vec<_>>().join(", ");
+    let more = if empty.len() > 8 { ", …" } else { "" };
+    Some(format!(
+        "note: {} of the {} classes (labels 0 to {}, the largest training label) have no training image: {shown}{more}; \
+         check the label file if that is not meant",
+        empty.len(),
+        train.classes,
+        train.classes - 1
+    ))
+}
+
+/// A rate or coefficient as people write it: 0.5, 0.0001, 1e-20, 3e38.
+fn readable(x: f32) -> String {
+    if x != 0.0 && !(1e-4..1e7).contains(&x.abs()) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
+}
+
 fn run_train(args: &TrainArgs) -> Result<()> {
     let json = args.json;
     // Human-readable lines go to stdout, or to stderr when stdout carries JSON.
@@ -1003,6 +1037,9 @@ fn run_train(args: &TrainArgs) -> Result<()> {
     };
     let dir = find_data_dir(args.data.as_deref());
     let data = load_data(&dir, args.labels.as_deref())?;
+    if let Some(note) = classes_without_images(&data.train) {
+        eprintln!("{note}");
+    }
     let all_train = match args.train_limit {
         Some(n) => data.train.take(n),
         None => data.train.clone(),
@@ -1076,9 +1113,9 @@ fn run_train(args: &TrainArgs) -> Result<()> {
         if config.epochs == 1 { "" } else { "s" },
         batch_in_use(config.hyper.batch_size, train_set.count),
         config.hyper.optimizer.name(),
-        config.hyper.lr,
-        config.hyper.l1,
-        config.hyper.l2,
+        readable(config.hyper.lr),
+        readable(config.hyper.l1),
+        readable(config.hyper.l2),
         config.init_scale,
         config.seed,
         if config.shuffle { ", shuffled" } else { "" }
@@ -1438,4 +1475,18 @@ fn run_download(args: &DownloadArgs) -> Result<()> {
         println!("to train: fashion-nn --data {}", dir.display());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::readable;
+
+    #[test]
+    fn rates_print_as_people_write_them() {
+        assert_eq!(readable(0.5), "0.5");
+        assert_eq!(readable(0.0), "0");
+        assert_eq!(readable(0.0001), "0.0001");
+        assert_eq!(readable(1e-20), "1e-20");
+        assert_eq!(readable(3e38), "3e38");
+    }
 }

@@ -281,3 +281,30 @@ fn small_dataset_trains_saves_evaluates_and_predicts_on_cpu() {
 fn small_dataset_trains_saves_evaluates_and_predicts_on_vulkan() {
     train_save_eval_predict("vulkan");
 }
+
+#[test]
+fn a_stray_large_label_is_noted_with_the_empty_classes() {
+    let dir = temp("stray-label");
+    write_set(&dir, 40, 8);
+    let mut labels: Vec<u8> = (0..40).map(|i| (i % CLASSES) as u8).collect();
+    labels[5] = 255;
+    std::fs::write(dir.join("train-labels-idx1-ubyte"), idx1(&labels)).unwrap();
+    let out = run(
+        &[
+            "--backend",
+            "cpu",
+            "--epochs",
+            "1",
+            "--hidden",
+            "4",
+            "--data",
+        ],
+        &[&dir],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("note: 251 of the 256 classes (labels 0 to 255, the largest training label) have no training image: 4, 5, 6"),
+        "{stderr}"
+    );
+}
