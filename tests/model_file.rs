@@ -1,6 +1,8 @@
 //! The safetensors model file: round trip, atomic writes, and every malformed
 //! file a clear error naming it.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -329,24 +331,10 @@ fn class_names_that_do_not_fit_the_model_are_refused() {
 
 /// A 784 → 5 → 10 model, for commands run on the real test set.
 fn fashion_model(dir: &Path) -> PathBuf {
-    let shape = Shape {
-        inputs: 784,
-        hidden: 5,
-        classes: 10,
-    };
-    let model = SavedModel {
-        params: Params::init(shape, 0.05, 1),
-        stats: Standardizer {
-            mean: vec![70.0; 784],
-            inv_std: vec![1.0 / 90.0; 784],
-        },
-        rows: 28,
-        cols: 28,
-        class_names: (0..10).map(|c| format!("c{c}")).collect(),
-        settings: vec![],
-    };
     let path = dir.join("fashion.safetensors");
-    save(&path, &model).unwrap();
+    let names: Vec<String> = (0..10).map(|c| format!("c{c}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    common::save_model(&path, 28, 28, 5, &names);
     path
 }
 
@@ -360,30 +348,27 @@ fn eval_and_predict_need_only_the_test_files() {
         std::fs::copy(system.join(name), data.join(name)).unwrap();
     }
     let model = fashion_model(&dir);
-    for args in [
-        vec!["eval", "--backend", "cpu"],
-        vec!["predict", "--index", "0"],
-    ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_fashion-nn"))
-            .args(&args)
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_fashion-nn"))
+            .args(args)
             .arg("--data")
             .arg(&data)
             .arg("--model")
             .arg(&model)
             .output()
-            .unwrap();
+            .unwrap()
+    };
+    for args in [
+        &["eval", "--backend", "cpu"][..],
+        &["predict", "--index", "0"],
+    ] {
+        let out = run(args);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{args:?}: {stderr}");
     }
     // Without the test labels it names the missing file.
     std::fs::remove_file(data.join("t10k-labels-idx1-ubyte.gz")).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_fashion-nn"))
-        .args(["eval", "--backend", "cpu", "--data"])
-        .arg(&data)
-        .arg("--model")
-        .arg(&model)
-        .output()
-        .unwrap();
+    let out = run(&["eval", "--backend", "cpu"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(

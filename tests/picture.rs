@@ -2,13 +2,12 @@
 //! a one-line error naming it, and a picture of a real test image predicted
 //! as `--index` predicts it.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use fashion_nn::data::{
-    load_fashion_mnist, prepare_picture, read_picture, Standardizer, SYSTEM_DATA_DIR,
-};
-use fashion_nn::model::{save, Params, SavedModel, Shape};
+use fashion_nn::data::{load_fashion_mnist, prepare_picture, read_picture, SYSTEM_DATA_DIR};
 use image::{GrayImage, Luma, Rgb, RgbImage};
 
 fn temp(name: &str) -> PathBuf {
@@ -27,24 +26,8 @@ fn bin() -> Command {
 
 /// A 3×4 model of 3 classes; enough for the error paths.
 fn small_model(dir: &Path) -> PathBuf {
-    let shape = Shape {
-        inputs: 12,
-        hidden: 5,
-        classes: 3,
-    };
-    let model = SavedModel {
-        params: Params::init(shape, 0.5, 3),
-        stats: Standardizer {
-            mean: vec![60.0; 12],
-            inv_std: vec![0.02; 12],
-        },
-        rows: 3,
-        cols: 4,
-        class_names: vec!["alpha".into(), "beta".into(), "gamma".into()],
-        settings: vec![],
-    };
     let path = dir.join("small.safetensors");
-    save(&path, &model).unwrap();
+    common::save_model(&path, 3, 4, 5, &["alpha", "beta", "gamma"]);
     path
 }
 

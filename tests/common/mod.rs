@@ -1,4 +1,4 @@
-//! Helpers shared by the GPU tests.
+//! Helpers shared by the tests.
 #![allow(dead_code)]
 
 use fashion_nn::backend::gpu::context::Api;
@@ -42,4 +42,26 @@ pub fn assert_close(what: &str, gpu: &[f32], cpu: &[f32], rel: f32) {
         cpu[at],
         rel * scale
     );
+}
+
+/// Saves a model of `rows`×`cols` images, `hidden` units and one class a
+/// name in `names` (random weights, flat statistics) to `path`.
+pub fn save_model(path: &std::path::Path, rows: usize, cols: usize, hidden: usize, names: &[&str]) {
+    let shape = fashion_nn::model::Shape {
+        inputs: rows * cols,
+        hidden,
+        classes: names.len(),
+    };
+    let model = fashion_nn::model::SavedModel {
+        params: fashion_nn::model::Params::init(shape, 0.05, 1),
+        stats: fashion_nn::data::Standardizer {
+            mean: vec![60.0; rows * cols],
+            inv_std: vec![0.02; rows * cols],
+        },
+        rows,
+        cols,
+        class_names: names.iter().map(|n| n.to_string()).collect(),
+        settings: vec![],
+    };
+    fashion_nn::model::save(path, &model).unwrap();
 }
