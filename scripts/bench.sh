@@ -90,7 +90,8 @@ save_to() {
   part=""
 }
 
-echo "bench.sh: NumPy, article workload ($epochs epochs)" >&2
+plural=s; [ "$epochs" = 1 ] && plural=
+echo "bench.sh: NumPy, article workload ($epochs epoch$plural)" >&2
 save_to "$out/numpy.json" python3 benches/numpy_article.py --epochs "$epochs" --json
 for workload in article wide; do
   echo "bench.sh: fashion-nn bench --workload $workload --backends $backends --epochs $epochs" >&2

@@ -17,6 +17,7 @@ use crate::backend::{batch_in_use, Backend, Split};
 use crate::data::{
     find_data_dir, load_data, load_fashion_mnist, load_picture, load_test_set, split_validation,
 };
+use crate::model::readable;
 use crate::model::{
     ascii_art, folder_of, load, predict_proba, save_with_state, top_classes, Hyper, Optimizer,
     Preset, SavedModel, TrainingState,
@@ -68,7 +69,9 @@ pub struct PredictArgs {
         long,
         value_name = "N",
         required_unless_present = "images",
-        conflicts_with = "images"
+        conflicts_with = "images",
+        allow_negative_numbers = true,
+        value_parser = index_usize
     )]
     pub index: Option<usize>,
     /// PNG or JPEG pictures of garments, any size and colour.
@@ -297,11 +300,11 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value_t = OptimizerChoice::Sgd)]
     pub optimizer: OptimizerChoice,
     /// Multiply the learning rate by G after every epoch (1: constant).
-    #[arg(long, value_name = "G", default_value_t = 1.0, value_parser = decay)]
+    #[arg(long, value_name = "G", default_value_t = 1.0, allow_negative_numbers = true, value_parser = decay)]
     pub lr_decay: f32,
     /// Hold this fraction of the training images out (seeded) and keep the
     /// weights of the epoch with the best accuracy on them.
-    #[arg(long, value_name = "F", value_parser = fraction)]
+    #[arg(long, value_name = "F", allow_negative_numbers = true, value_parser = fraction)]
     pub val_split: Option<f64>,
     /// Continue from a checkpoint (or a saved model): same data and --hidden;
     /// --epochs counts the epochs before it too.
@@ -356,15 +359,26 @@ pub struct EvalArgs {
     pub json: bool,
 }
 
-fn positive_usize(s: &str) -> Result<usize, String> {
-    let v: usize = s.trim().parse().map_err(|e: std::num::ParseIntError| {
+/// A count or index from 0, with the reason when `s` is not one.
+fn index_usize(s: &str) -> Result<usize, String> {
+    s.trim().parse().map_err(|e: std::num::ParseIntError| {
         use std::num::IntErrorKind;
         match e.kind() {
             IntErrorKind::PosOverflow => format!("`{s}` is too large (at most {})", usize::MAX),
             IntErrorKind::InvalidDigit if s.trim().starts_with('-') => {
-                format!("must be at least 1 (got {s})")
+                format!("must be 0 or more (got {s})")
             }
             _ => format!("`{s}` is not a whole number"),
+        }
+    })
+}
+
+fn positive_usize(s: &str) -> Result<usize, String> {
+    let v = index_usize(s).map_err(|e| {
+        if e.starts_with("must be 0") {
+            format!("must be at least 1 (got {s})")
+        } else {
+            e
         }
     })?;
     if v == 0 {
@@ -386,6 +400,11 @@ fn finite_f32(s: &str) -> Result<f32, String> {
     }
     if v.abs() > f32::MAX as f64 {
         return Err(format!("`{s}` is too large for f32 (at most 3.4e38)"));
+    }
+    if v != 0.0 && v as f32 == 0.0 {
+        return Err(format!(
+            "`{s}` is too small for f32 (it rounds to 0; the smallest is about 1.4e-45)"
+        ));
     }
     Ok(v as f32)
 }
@@ -645,6 +664,20 @@ fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
 }
 
 fn check_writable(path: &std::path::Path, flag: &str) -> Result<()> {
+    if path.is_symlink() && !path.exists() {
+        let target = std::fs::read_link(path).unwrap_or_default();
+        bail!(
+            "{flag} {}: is a link to {}, which does not exist; name a file directly, or remove the link",
+            path.display(),
+            target.display()
+        );
+    }
+    if path.exists() && !path.is_dir() && !path.is_file() {
+        bail!(
+            "{flag} {}: is a device, pipe or socket, not a file; give a file name such as model.safetensors",
+            path.display()
+        );
+    }
     if path.is_dir() {
         bail!(
             "{flag} {}: is a folder; give a file name such as model.safetensors",
@@ -992,15 +1025,6 @@ fn classes_without_images(train: &crate::data::Dataset) -> Option<String> {
     ))
 }
 
-/// A rate or coefficient as people write it: 0.5, 0.0001, 1e-20, 3e38.
-fn readable(x: f32) -> String {
-    if x != 0.0 && !(1e-4..1e7).contains(&x.abs()) {
-        format!("{x:e}")
-    } else {
-        format!("{x}")
-    }
-}
-
 fn run_train(args: &TrainArgs) -> Result<()> {
     let json = args.json;
     // Human-readable lines go to stdout, or to stderr when stdout carries JSON.
@@ -1011,6 +1035,29 @@ fn run_train(args: &TrainArgs) -> Result<()> {
             println!("{line}");
         }
     };
+    if let Some(dir) = &args.report {
+        // The report must not write over the model or the checkpoint.
+        let outputs = [
+            ("--save", args.save.clone()),
+            ("--checkpoint", args.checkpoint.clone()),
+        ];
+        for (flag, file) in outputs {
+            let Some(file) = file else { continue };
+            let clash = same_file(&file, dir)
+                || crate::report::REPORT_FILES
+                    .iter()
+                    .any(|name| same_file(&file, &dir.join(name)));
+            if clash {
+                bail!(
+                    "{flag} {} is the --report folder {} or one of its files ({}); \
+                     the report would replace the model: save it elsewhere",
+                    file.display(),
+                    dir.display(),
+                    crate::report::REPORT_FILES.join(", ")
+                );
+            }
+        }
+    }
     if let Some(path) = &args.save {
         check_writable(path, "--save")?;
     }
@@ -1146,13 +1193,13 @@ fn run_train(args: &TrainArgs) -> Result<()> {
         if !warned && e.stats.loss > 10.0 * chance {
             warned = true;
             eprintln!(
-                "warning: epoch {} loss {:.1} is far above guessing (ln {} = {:.2}); training is diverging: \
+                "warning: epoch {} loss {:.3e} is far above guessing (ln {} = {:.2}); training is diverging: \
                  try a lower --lr (now {}), --l1/--l2, or --init-scale",
                 e.epoch,
                 e.stats.loss,
                 train_set.classes,
                 chance,
-                config.hyper.lr
+                readable(config.hyper.lr)
             );
         }
         let validation = e
@@ -1258,8 +1305,14 @@ fn run_train(args: &TrainArgs) -> Result<()> {
     };
     summarize(&report, &say);
     if let Some((epoch, accuracy)) = report.best {
+        let which = match report.epochs.first() {
+            Some(first) if epoch < first.epoch => format!(
+                "the weights --resume started from (after epoch {epoch}; no epoch of this run beat them)"
+            ),
+            _ => format!("the weights of epoch {epoch}"),
+        };
         say(&format!(
-            "kept the weights of epoch {epoch} (best validation accuracy {:.2}%)",
+            "kept {which} (best validation accuracy {:.2}%)",
             100.0 * accuracy
         ));
     }
@@ -1475,18 +1528,4 @@ fn run_download(args: &DownloadArgs) -> Result<()> {
         println!("to train: fashion-nn --data {}", dir.display());
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::readable;
-
-    #[test]
-    fn rates_print_as_people_write_them() {
-        assert_eq!(readable(0.5), "0.5");
-        assert_eq!(readable(0.0), "0");
-        assert_eq!(readable(0.0001), "0.0001");
-        assert_eq!(readable(1e-20), "1e-20");
-        assert_eq!(readable(3e38), "3e38");
-    }
 }

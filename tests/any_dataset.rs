@@ -166,6 +166,12 @@ fn names_file_with_an_empty_line_or_missing_is_an_error() {
     );
     let e = format!("{:#}", read_class_names(&dir.join("none.txt")).unwrap_err());
     assert!(e.contains("none.txt"), "{e}");
+    std::fs::write(&names, "a\nb\na\n").unwrap();
+    let e = format!("{:#}", read_class_names(&names).unwrap_err());
+    assert!(e.contains("line 3 repeats the name of label 0"), "{e}");
+    // An editor's byte-order mark is not part of the first name.
+    std::fs::write(&names, "\u{feff}a\nb\n").unwrap();
+    assert_eq!(read_class_names(&names).unwrap(), ["a", "b"]);
 }
 
 #[test]

@@ -355,7 +355,7 @@ fn negative_or_too_large_counts_are_named_as_such() {
 
 #[test]
 fn a_malformed_binding_cap_variable_is_named() {
-    for value in ["abc", "0", "-1", "3"] {
+    for value in ["abc", "0", "-1", "3", "99999999999999999999999"] {
         let out = Command::new(env!("CARGO_BIN_EXE_fashion-nn"))
             .args([
                 "--backend",
@@ -372,7 +372,7 @@ fn a_malformed_binding_cap_variable_is_named() {
         assert_eq!(out.status.code(), Some(1), "{value}: {stderr}");
         assert!(
             stderr.contains(&format!(
-                "FASHION_NN_MAX_BINDING_BYTES={value}: not a number of bytes"
+                "FASHION_NN_MAX_BINDING_BYTES={value}: not a whole number of bytes from 4 to"
             )),
             "{value}: {stderr}"
         );
@@ -472,4 +472,20 @@ fn bench_without_an_adapter_names_its_own_flag() {
         !stderr.contains("--backend "),
         "train's flag named: {stderr}"
     );
+}
+
+#[test]
+fn negative_fractions_rates_and_indices_are_named() {
+    assert_fails(
+        &["--val-split", "-0.1"],
+        2,
+        &["--val-split", "between 0 and 1"],
+    );
+    assert_fails(&["--lr-decay", "-1"], 2, &["--lr-decay"]);
+    assert_fails(
+        &["predict", "--model", "m.st", "--index", "-1"],
+        2,
+        &["--index", "must be 0 or more (got -1)"],
+    );
+    assert_fails(&["--lr", "1e-50"], 2, &["--lr", "is too small for f32"]);
 }

@@ -298,6 +298,41 @@ fn validation_split_keeps_the_best_epoch_and_reports_it() {
 }
 
 #[test]
+fn resuming_with_a_validation_set_keeps_the_starting_weights_unless_an_epoch_beats_them() {
+    let model = temp("validated.safetensors");
+    let common = [
+        "--backend",
+        "cpu",
+        "--train-limit",
+        "1000",
+        "--hidden",
+        "8",
+        "--val-split",
+        "0.2",
+    ];
+    let first = bin()
+        .args(common)
+        .args(["--epochs", "1", "--save"])
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    // A rate so small the weights cannot change: no epoch can beat the start.
+    let out = bin()
+        .args(common)
+        .args(["--epochs", "1", "--lr", "1e-30", "--resume"])
+        .arg(&model)
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains("kept the weights --resume started from (after epoch 0; no epoch of this run beat them)"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn auto_falls_back_to_the_cpu_when_the_gpu_hits_a_limit() {
     // A software adapter allowed for `auto`, and a binding limit that a batch
     // of 500 images (1.5 MB) exceeds.

@@ -304,7 +304,12 @@ fn class_names_that_do_not_fit_the_model_are_refused() {
     let dir = temp("names");
     for (names, needle) in [
         (vec!["a", "b"], "names 2 classes but the model has 3"),
-        (vec!["a", " ", "c"], "gives class 1 an empty name"),
+        (vec!["a", " ", "c"], "the name of class 1 is empty"),
+        (vec!["a", "b", "a"], "class 2 repeats the name of label 0"),
+        (
+            vec!["a", "b\nx", "c"],
+            "class 1 \"b\\nx\" holds a control character",
+        ),
     ] {
         let mut model = small_model();
         model.class_names = names.iter().map(|n| n.to_string()).collect();
@@ -461,4 +466,59 @@ fn save_through_a_link_writes_the_file_it_points_at_without_optimizer_moments() 
             .any(|n| n.starts_with("m_") || n.starts_with("v_")),
         "{names:?}"
     );
+}
+
+fn mkfifo(path: &Path) {
+    let ok = Command::new("mkfifo").arg(path).status().unwrap().success();
+    assert!(ok, "mkfifo {}", path.display());
+}
+
+#[test]
+fn a_pipe_or_a_dangling_link_is_refused_before_training_and_never_read() {
+    let dir = temp("special");
+    let fifo = dir.join("fifo.st");
+    let _ = std::fs::remove_file(&fifo);
+    mkfifo(&fifo);
+    let out = train_in(&dir, &["--save", "fifo.st"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("--save fifo.st: is a device, pipe or socket"),
+        "{stderr}"
+    );
+    use std::os::unix::fs::FileTypeExt;
+    assert!(
+        std::fs::metadata(&fifo).unwrap().file_type().is_fifo(),
+        "the pipe was replaced"
+    );
+
+    let _ = std::fs::remove_file(dir.join("dangling.st"));
+    std::os::unix::fs::symlink("missing.st", dir.join("dangling.st")).unwrap();
+    let out = train_in(&dir, &["--checkpoint", "dangling.st"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("--checkpoint dangling.st: is a link to missing.st, which does not exist"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "training started");
+
+    // Reading a pipe as a model, checkpoint or picture would wait forever.
+    for args in [
+        vec!["eval", "--backend", "cpu", "--model", "fifo.st"],
+        vec!["--backend", "cpu", "--resume", "fifo.st"],
+        vec!["predict", "--model", "fifo.st", "--index", "0"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_fashion-nn"))
+            .current_dir(&dir)
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("a device, pipe or socket"),
+            "{args:?}: {stderr}"
+        );
+    }
 }

@@ -195,3 +195,36 @@ fn report_folder_under_a_regular_file_fails_before_training() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("is a file, not a folder"), "{stderr}");
 }
+
+#[test]
+fn a_model_saved_into_the_report_or_a_folder_in_its_way_fails_before_training() {
+    let dir = temp("clash");
+    let report = dir.join("rp");
+    for save in [report.join("metrics.json"), report.clone()] {
+        let out = bin()
+            .args(["--backend", "cpu", "--report"])
+            .arg(&report)
+            .arg("--save")
+            .arg(&save)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("is the --report folder") && stderr.contains("save it elsewhere"),
+            "{stderr}"
+        );
+        assert!(out.stdout.is_empty(), "training started");
+    }
+    // A folder where the report writes one of its files.
+    std::fs::create_dir_all(report.join(REPORT_FILES[0])).unwrap();
+    let out = bin()
+        .args(["--backend", "cpu", "--report"])
+        .arg(&report)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is in the way"), "{stderr}");
+    assert!(out.stdout.is_empty(), "training started");
+}

@@ -182,6 +182,8 @@ pub fn read_class_names(path: &Path) -> Result<Vec<String>> {
             path.display()
         )
     })?;
+    // A byte-order mark some editors write is not part of the first name.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut names: Vec<String> = text.lines().map(|l| l.trim().to_string()).collect();
     while names.last().is_some_and(|n| n.is_empty()) {
         names.pop();
@@ -192,14 +194,32 @@ pub fn read_class_names(path: &Path) -> Result<Vec<String>> {
             path.display()
         );
     }
-    if let Some(i) = names.iter().position(|n| n.is_empty()) {
+    if let Some((i, problem)) = class_name_problem(&names) {
         bail!(
-            "{}: line {} is empty; write one class name per line, line 1 for label 0",
+            "{}: line {} {problem}; write one class name per line, line 1 for label 0",
             path.display(),
             i + 1
         );
     }
     Ok(names)
+}
+
+/// The first class name that cannot name a class, and why: empty, holding a
+/// control character (a line break would break the tables), or repeating an
+/// earlier one (two classes would read alike).
+pub fn class_name_problem(names: &[String]) -> Option<(usize, String)> {
+    for (i, name) in names.iter().enumerate() {
+        if name.trim().is_empty() {
+            return Some((i, "is empty".into()));
+        }
+        if name.chars().any(char::is_control) {
+            return Some((i, format!("{name:?} holds a control character")));
+        }
+        if let Some(j) = names[..i].iter().position(|n| n == name) {
+            return Some((i, format!("repeats the name of label {j} ({name:?})")));
+        }
+    }
+    None
 }
 
 /// The names used when no class-names file exists: Fashion-MNIST's for 10

@@ -8,9 +8,9 @@ mod split;
 mod standardize;
 
 pub use dataset::{
-    default_class_names, find_data_dir, load_data, load_fashion_mnist, load_test_set,
-    read_class_names, Dataset, FashionMnist, CLASS_NAMES, CLASS_NAMES_FILE, FASHION_MNIST_CLASSES,
-    SYSTEM_DATA_DIR,
+    class_name_problem, default_class_names, find_data_dir, load_data, load_fashion_mnist,
+    load_test_set, read_class_names, Dataset, FashionMnist, CLASS_NAMES, CLASS_NAMES_FILE,
+    FASHION_MNIST_CLASSES, SYSTEM_DATA_DIR,
 };
 pub use idx::{
     idx_images_from_bytes, idx_labels_from_bytes, read_idx_images, read_idx_labels, IdxImages,

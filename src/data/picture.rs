@@ -47,6 +47,13 @@ pub const MAX_PICTURE_PIXELS: u64 = 100_000_000;
 /// transparent pixels shown on white: (values, width, height). Every failure
 /// is one line naming the file and what to do.
 pub fn read_picture(path: &Path) -> Result<(Vec<u8>, usize, usize)> {
+    // A pipe would wait for a writer: only regular files are read.
+    if path.exists() && !path.is_file() {
+        bail!(
+            "{} is a folder, device or pipe, not a picture file; give a PNG or JPEG file",
+            path.display()
+        );
+    }
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

@@ -245,9 +245,9 @@ fn class_names_of(path: &Path, text: &str, classes: usize) -> Result<Vec<String>
             names.len()
         );
     }
-    if let Some(c) = names.iter().position(|n| n.trim().is_empty()) {
+    if let Some((c, problem)) = crate::data::class_name_problem(&names) {
         bail!(
-            "{}: metadata `class_names` gives class {c} an empty name",
+            "{}: metadata `class_names`: the name of class {c} {problem}",
             path.display()
         );
     }
@@ -256,9 +256,27 @@ fn class_names_of(path: &Path, text: &str, classes: usize) -> Result<Vec<String>
 
 /// Reads a model written by [`save`], checking every tensor's type and shape.
 pub fn load(path: &Path) -> Result<SavedModel> {
-    let bytes =
-        std::fs::read(path).with_context(|| format!("reading the model {}", path.display()))?;
+    let bytes = read_model_file(path)?;
     load_bytes(&bytes, path)
+}
+
+/// The bytes of a model file; a folder, device or pipe is refused before it
+/// is opened (reading a pipe would wait for a writer).
+fn read_model_file(path: &Path) -> Result<Vec<u8>> {
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("reading the model {}", path.display()))?;
+    if !meta.is_file() {
+        bail!(
+            "{} is {}, not a model file; give the .safetensors file written by --save",
+            path.display(),
+            if meta.is_dir() {
+                "a folder"
+            } else {
+                "a device, pipe or socket"
+            }
+        );
+    }
+    std::fs::read(path).with_context(|| format!("reading the model {}", path.display()))
 }
 
 /// [`load`] of a model file already in memory; `path` stands for the file in
@@ -346,7 +364,7 @@ pub fn load_bytes(bytes: &[u8], path: &Path) -> Result<SavedModel> {
         );
     }
     let class_names = match meta.get("class_names") {
-        None => (0..classes).map(|c| c.to_string()).collect(),
+        None => crate::data::default_class_names(classes, rows, cols),
         Some(text) => class_names_of(path, text, classes)?,
     };
     let mut settings: Vec<(String, String)> = meta
@@ -379,8 +397,7 @@ pub fn load_bytes(bytes: &[u8], path: &Path) -> Result<SavedModel> {
 /// [`save_with_state`] carries (`None` for a model saved at the end of a run
 /// without one), from one read of the file.
 pub fn load_with_state(path: &Path) -> Result<(SavedModel, Option<TrainingState>)> {
-    let bytes =
-        std::fs::read(path).with_context(|| format!("reading the model {}", path.display()))?;
+    let bytes = read_model_file(path)?;
     let model = load_bytes(&bytes, path)?;
     // load_bytes has parsed the same bytes: these cannot fail now.
     let st = SafeTensors::deserialize(&bytes)

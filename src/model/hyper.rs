@@ -26,3 +26,26 @@ pub enum Preset {
     /// H 50, 25 batches of 2 400, lr 2.4, L2 0.5/2400, weights in [-1, 1), 300 epochs.
     Article,
 }
+
+/// A rate or coefficient as people write it: 0.5, 0.0001, 1e-20, 3e38.
+pub fn readable(x: f32) -> String {
+    if x != 0.0 && !(1e-4..1e7).contains(&x.abs()) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::readable;
+
+    #[test]
+    fn rates_print_as_people_write_them() {
+        assert_eq!(readable(0.5), "0.5");
+        assert_eq!(readable(0.0), "0");
+        assert_eq!(readable(0.0001), "0.0001");
+        assert_eq!(readable(1e-20), "1e-20");
+        assert_eq!(readable(3e38), "3e38");
+    }
+}

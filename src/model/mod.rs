@@ -11,7 +11,7 @@ pub use file::{
     folder_of, is_model_file, load, load_bytes, load_with_state, save, save_with_state, SavedModel,
     TrainingState, FORMAT,
 };
-pub use hyper::{Hyper, Preset};
+pub use hyper::{readable, Hyper, Preset};
 pub use optimizer::{Optimizer, OptimizerState};
 pub use params::{Params, Shape};
 pub use predict::{ascii_art, predict_proba, top_classes};

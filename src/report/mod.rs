@@ -56,6 +56,17 @@ pub fn check_report_dir(dir: &Path) -> Result<()> {
         );
     }
     let _ = std::fs::remove_file(&probe);
+    for name in REPORT_FILES {
+        let path = dir.join(name);
+        if path.exists() && !path.is_file() {
+            bail!(
+                "--report {}: {} is in the way (a folder or special file where the report writes {name}); \
+                 move it, or give another folder",
+                dir.display(),
+                path.display()
+            );
+        }
+    }
     Ok(())
 }
 

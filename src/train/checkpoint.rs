@@ -46,6 +46,12 @@ pub fn load_checkpoint(path: &Path) -> Result<(Checkpoint, SavedModel)> {
             path.display()
         );
     }
+    if path.exists() && !path.is_file() {
+        bail!(
+            "--resume {}: is a device, pipe or socket, not a file; give a model or checkpoint file",
+            path.display()
+        );
+    }
     if !path.is_file() {
         bail!(
             "--resume {}: no such file; give a model or checkpoint written by `train --save` or by an interrupted run",

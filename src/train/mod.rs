@@ -18,7 +18,7 @@ use crate::backend::{
     batch_count, batch_in_use, Backend, BackendInfo, BatchTally, EpochStats, Evaluation, Split,
 };
 use crate::data::{Dataset, Standardizer};
-use crate::model::{Hyper, Optimizer, OptimizerState, Params, Shape};
+use crate::model::{readable, Hyper, Optimizer, OptimizerState, Params, Shape};
 
 /// Everything a training run needs besides the data and the backend.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -257,6 +257,12 @@ pub fn run(
     };
     let mut last_finite = snapshot(backend, epochs_done, batches_done)?;
     let mut best: Option<(usize, f64, Params)> = None;
+    // Resumed at an epoch's end with a validation set: the starting weights
+    // are a candidate too, so a worse run does not replace them.
+    if start.is_some() && batches_done == 0 && sets.validation.is_some() {
+        let accuracy = backend.evaluate(Split::Validation)?.accuracy;
+        best = Some((epochs_done, accuracy, last_finite.params.clone()));
+    }
     let clock = Instant::now();
     let mut epochs = Vec::new();
     let mut last_loss: Option<f64> = None;
@@ -293,10 +299,10 @@ pub fn run(
                     "training diverged in epoch {epoch}: the loss became {} ({last}); \
                      try a lower --lr (now {}), --l1 (now {}) or --l2 (now {}), or a smaller --init-scale (now {})",
                     part.loss_sum,
-                    hyper.lr,
-                    hyper.l1,
-                    hyper.l2,
-                    config.init_scale
+                    readable(hyper.lr),
+                    readable(hyper.l1),
+                    readable(hyper.l2),
+                    readable(config.init_scale)
                 );
                 return Ok(Outcome::Diverged {
                     message,

@@ -168,9 +168,10 @@ fn binding_cap_from_env() -> Result<Option<u64>> {
     match value.to_str().and_then(|v| v.trim().parse::<u64>().ok()) {
         Some(bytes) if bytes >= 4 => Ok(Some(bytes)),
         _ => bail!(
-            "{BINDING_CAP_VAR}={}: not a number of bytes of at least 4; \
+            "{BINDING_CAP_VAR}={}: not a whole number of bytes from 4 to {}; \
              unset it, or give the binding size to assume, such as 100000000",
-            value.to_string_lossy()
+            value.to_string_lossy(),
+            u64::MAX
         ),
     }
 }
@@ -286,9 +287,15 @@ impl GpuContext {
         let max_buffer = self.limits.max_buffer_size;
         let max = self.max_binding();
         if size > max {
+            let capped = match self.binding_cap {
+                Some(cap) if cap < max_binding.min(max_buffer) => {
+                    format!(", capped to {cap} bytes by {BINDING_CAP_VAR}")
+                }
+                _ => String::new(),
+            };
             bail!(
                 "{what} needs a {:.1} MiB storage buffer, but this adapter ({}) binds at most {:.1} MiB \
-                 (max_storage_buffer_binding_size {max_binding}, max_buffer_size {max_buffer}); \
+                 (max_storage_buffer_binding_size {max_binding}, max_buffer_size {max_buffer}{capped}); \
                  {remedy}, or --backend cpu",
                 size as f64 / 1048576.0,
                 self.info.name,
