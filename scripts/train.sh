@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Set-up plus the main job: trains on the real Fashion-MNIST data through
 # Vulkan. Extra arguments go to fashion-nn (e.g. --json, --epochs 3); a
-# --backend of your own, or a sub-command (train, adapters, bench, eval, predict, download),
-# replaces the default `--backend vulkan`.
+# --backend of your own, or a sub-command (adapters, bench, eval, predict, download),
+# replaces the default `--backend vulkan`; `train` keeps it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh

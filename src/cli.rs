@@ -100,7 +100,7 @@ pub enum WorkloadChoice {
 #[derive(Args, Debug, Clone)]
 pub struct BenchArgs {
     /// Backends to compare, comma-separated, each once.
-    #[arg(long, value_parser = BackendListEntry, value_delimiter = ',', default_values_t = [BackendChoice::Cpu, BackendChoice::Vulkan])]
+    #[arg(long, value_parser = BackendListEntry, value_delimiter = ',', default_value = "cpu,vulkan")]
     pub backends: Vec<BackendChoice>,
     /// Workload; both when not given.
     #[arg(long, value_enum)]
