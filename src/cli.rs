@@ -647,6 +647,18 @@ fn run_bench(args: &BenchArgs) -> Result<()> {
 }
 
 /// Fails early, before a long run, when `path` cannot be written.
+fn check_name_length(path: &std::path::Path, flag: &str) -> Result<()> {
+    let bytes = path.file_name().map_or(0, |n| n.len());
+    if bytes > MAX_NAME_BYTES {
+        bail!(
+            "{flag} {}: the file name is {bytes} bytes, more than the {MAX_NAME_BYTES} a file system allows; \
+             give a shorter name",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 /// Whether two paths name the same file, whether or not it exists yet:
 /// `./m.st`, `m.st`, its absolute path and a link to it all do.
 fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
@@ -663,7 +675,11 @@ fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
     }
 }
 
+/// Most file systems take names of at most 255 bytes.
+const MAX_NAME_BYTES: usize = 255;
+
 fn check_writable(path: &std::path::Path, flag: &str) -> Result<()> {
+    check_name_length(path, flag)?;
     if path.is_symlink() && !path.exists() {
         let target = std::fs::read_link(path).unwrap_or_default();
         bail!(
@@ -706,14 +722,14 @@ fn check_writable(path: &std::path::Path, flag: &str) -> Result<()> {
             path.display()
         );
     }
+    probe_folder(dir, &format!("{flag} {}", path.display()))
+}
+
+/// Creates and removes a file in `dir` to see that it can be written.
+fn probe_folder(dir: &std::path::Path, what: &str) -> Result<()> {
     let probe = dir.join(format!(".fashion-nn-write-test-{}", std::process::id()));
-    std::fs::write(&probe, b"").with_context(|| {
-        format!(
-            "{flag} {}: cannot write in {}",
-            path.display(),
-            dir.display()
-        )
-    })?;
+    std::fs::write(&probe, b"")
+        .with_context(|| format!("{what}: cannot write in {}", dir.display()))?;
     let _ = std::fs::remove_file(&probe);
     Ok(())
 }
@@ -1062,6 +1078,16 @@ fn run_train(args: &TrainArgs) -> Result<()> {
         check_writable(path, "--save")?;
     }
     let checkpoint_file = checkpoint_path(args.checkpoint.as_deref(), args.save.as_deref());
+    if args.checkpoint.is_none() {
+        // Where an interrupt or a divergence would write: found out now, not
+        // when the run's work depends on it.
+        let what = format!(
+            "the checkpoint an interrupt writes ({}; choose another with --checkpoint FILE)",
+            checkpoint_file.display()
+        );
+        check_name_length(&checkpoint_file, &what)?;
+        probe_folder(folder_of(&checkpoint_file), &what)?;
+    }
     if args.checkpoint.is_some() {
         check_writable(&checkpoint_file, "--checkpoint")?;
         if args
@@ -1307,7 +1333,7 @@ fn run_train(args: &TrainArgs) -> Result<()> {
     if let Some((epoch, accuracy)) = report.best {
         let which = match report.epochs.first() {
             Some(first) if epoch < first.epoch => format!(
-                "the weights --resume started from (after epoch {epoch}; no epoch of this run beat them)"
+                "the weights of epoch {epoch}, from before --resume (no epoch of this run beat them)"
             ),
             _ => format!("the weights of epoch {epoch}"),
         };
@@ -1333,6 +1359,7 @@ fn run_train(args: &TrainArgs) -> Result<()> {
             epochs_done: report.checkpoint.epochs_done,
             batches_done: 0,
             optimizer: report.checkpoint.optimizer.clone(),
+            best: None,
         });
         save_with_state(path, &model, state.as_ref())?;
         say(&format!("saved the model to {}", path.display()));

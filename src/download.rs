@@ -198,7 +198,7 @@ impl Drop for Temp {
 /// SHA-256 against `file`, then renames it to `path`.
 fn fetch_checked(agent: &ureq::Agent, url: &str, file: &RemoteFile, path: &Path) -> Result<()> {
     let dir = crate::model::folder_of(path);
-    let tmp_path = dir.join(format!(".{}.part-{}", file.name, std::process::id()));
+    let tmp_path = crate::temp_files::temp_path(dir, &format!(".{}.part-", file.name));
     let mut out = File::create(&tmp_path).with_context(|| {
         format!(
             "cannot write in {} (creating {}); pass a folder you can write to with --dir",
@@ -252,7 +252,8 @@ fn fetch_checked(agent: &ureq::Agent, url: &str, file: &RemoteFile, path: &Path)
     if got != file.size {
         let how = if got > file.size { "more than" } else { "only" };
         return Err(fail(format!(
-            "received {how} {got} bytes, expected {}",
+            "received {how} {got} bytes, expected {}: the connection was cut, or the mirror serves \
+             another version of the file; try again, or another mirror",
             file.size
         )));
     }
@@ -274,18 +275,10 @@ fn fetch_checked(agent: &ureq::Agent, url: &str, file: &RemoteFile, path: &Path)
     Ok(())
 }
 
-/// Removes `.NAME.part-*` files that an interrupted run (Ctrl-C, a crash)
-/// left in `dir`; errors are ignored, as the files are only clutter.
+/// Removes `.NAME.part-PID` files that an interrupted run (Ctrl-C, a crash)
+/// left in `dir`, not those of a download still running.
 fn remove_stale_parts(dir: &Path, name: &str) {
-    let prefix = format!(".{name}.part-");
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        if entry.file_name().to_string_lossy().starts_with(&prefix) {
-            let _ = fs::remove_file(entry.path());
-        }
-    }
+    crate::temp_files::remove_abandoned(dir, &format!(".{name}.part-"));
 }
 
 /// SHA-256 of a file on disk, lowercase hex.

@@ -15,4 +15,5 @@ pub mod download;
 pub mod interrupt;
 pub mod model;
 pub mod report;
+pub mod temp_files;
 pub mod train;

@@ -17,6 +17,24 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // println! panics when stdout cannot take the text (`> /dev/full`, a full
+    // disk): say so as an error instead of a panic with a backtrace.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if let Some(cause) = message.strip_prefix("failed printing to stdout: ") {
+            eprintln!(
+                "error: cannot write to standard output ({cause}); free space where it goes, or send it elsewhere"
+            );
+            std::process::exit(1);
+        }
+        default_hook(info);
+    }));
     let cli = fashion_nn::cli::Cli::parse_checked();
     match fashion_nn::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -489,3 +489,39 @@ fn negative_fractions_rates_and_indices_are_named() {
     );
     assert_fails(&["--lr", "1e-50"], 2, &["--lr", "is too small for f32"]);
 }
+
+#[test]
+fn a_full_stdout_is_an_error_not_a_panic() {
+    for args in [
+        vec!["adapters"],
+        vec![
+            "--backend",
+            "cpu",
+            "--epochs",
+            "1",
+            "--train-limit",
+            "200",
+            "--hidden",
+            "4",
+            "--json",
+        ],
+    ] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_fashion-nn"))
+            .args(&args)
+            .stdout(full)
+            .env("RUST_BACKTRACE", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("error: cannot write to standard output (No space left on device")
+                && !stderr.contains("panicked"),
+            "{args:?}: {stderr}"
+        );
+    }
+}

@@ -327,7 +327,9 @@ fn resuming_with_a_validation_set_keeps_the_starting_weights_unless_an_epoch_bea
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        stdout.contains("kept the weights --resume started from (after epoch 0; no epoch of this run beat them)"),
+        stdout.contains(
+            "kept the weights of epoch 0, from before --resume (no epoch of this run beat them)"
+        ),
         "{stdout}"
     );
 }
@@ -462,5 +464,43 @@ fn bench_refuses_a_network_too_large_for_memory() {
         ],
         1,
         &["does not fit in memory", "smaller --hidden"],
+    );
+}
+
+#[test]
+fn a_hangup_ignored_by_nohup_stays_ignored() {
+    // `trap '' HUP` is what nohup does: the run must not take SIGHUP over.
+    let script = format!(
+        "trap '' HUP; exec '{}' --backend cpu --train-limit 500 --hidden 8 --epochs 600",
+        env!("CARGO_BIN_EXE_fashion-nn")
+    );
+    let mut child = Command::new("sh")
+        .args(["-c", &script])
+        .env_remove("FASHION_MNIST_DIR")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let hit = line.starts_with("epoch   5/600");
+        seen.push(line);
+        if hit {
+            break;
+        }
+    }
+    signal(child.id(), "HUP");
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    let out = child.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("interrupt"), "{stderr}");
+    assert!(
+        rest.iter().any(|l| l.starts_with("epoch 600/600")),
+        "the run stopped early: {:?}",
+        rest.last()
     );
 }

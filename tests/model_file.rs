@@ -522,3 +522,49 @@ fn a_pipe_or_a_dangling_link_is_refused_before_training_and_never_read() {
         );
     }
 }
+
+#[test]
+fn a_save_removes_temporary_files_of_dead_runs_and_keeps_live_ones() {
+    let dir = temp("abandoned");
+    let mut child = Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let abandoned = dir.join(format!(".fashion-nn-save-{dead}"));
+    let live = dir.join(".fashion-nn-save-1");
+    std::fs::write(&abandoned, b"half a model").unwrap();
+    std::fs::write(&live, b"being written by pid 1").unwrap();
+    save(&dir.join("m.safetensors"), &small_model()).unwrap();
+    assert!(!abandoned.exists(), "the dead run's file stayed");
+    assert!(live.exists(), "a live process's file was removed");
+}
+
+#[test]
+fn file_names_too_long_for_the_file_system_are_refused_before_training() {
+    let dir = temp("long-names");
+    let too_long = "m".repeat(256);
+    let out = train_in(&dir, &["--save", &too_long]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the file name is 256 bytes, more than the 255"),
+        "{stderr}"
+    );
+    // Legal, but the checkpoint named after it would not be.
+    let near = format!("{}.st", "m".repeat(245));
+    let out = train_in(&dir, &["--save", &near]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("choose another with --checkpoint FILE"),
+        "{stderr}"
+    );
+    // With a checkpoint named apart, the long name saves (its temporary
+    // file has a short name).
+    let out = train_in(&dir, &["--save", &near, "--checkpoint", "ck.st"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(load(&dir.join(&near)).is_ok());
+}

@@ -228,3 +228,26 @@ fn a_model_saved_into_the_report_or_a_folder_in_its_way_fails_before_training() 
     assert!(stderr.contains("is in the way"), "{stderr}");
     assert!(out.stdout.is_empty(), "training started");
 }
+
+#[test]
+fn report_files_are_replaced_all_or_none() {
+    let dir = temp("all-or-none");
+    std::fs::write(dir.join("a.txt"), "old a").unwrap();
+    // The second file cannot be written (its folder does not exist), so the
+    // first must not be replaced either.
+    let files: [(&str, &[u8]); 2] = [("a.txt", b"new a"), ("missing/b.txt", b"new b")];
+    let e = fashion_nn::report::write_all_or_none(&dir, &files).unwrap_err();
+    assert!(
+        format!("{e:#}").contains("the previous report, if any, is left as it was"),
+        "{e:#}"
+    );
+    assert_eq!(std::fs::read_to_string(dir.join("a.txt")).unwrap(), "old a");
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left.len(), 1, "temporary files left: {left:?}");
+    let files: [(&str, &[u8]); 1] = [("a.txt", b"new a")];
+    fashion_nn::report::write_all_or_none(&dir, &files).unwrap();
+    assert_eq!(std::fs::read_to_string(dir.join("a.txt")).unwrap(), "new a");
+}

@@ -114,9 +114,20 @@ fn go(
     start: Option<Checkpoint>,
     stop: Option<&AtomicBool>,
 ) -> Outcome {
+    go_validated(backend, data, None, config, start, stop)
+}
+
+fn go_validated(
+    backend: &mut dyn Backend,
+    data: &Dataset,
+    validation: Option<&Dataset>,
+    config: &TrainConfig,
+    start: Option<Checkpoint>,
+    stop: Option<&AtomicBool>,
+) -> Outcome {
     let sets = Sets {
         train: data,
-        validation: None,
+        validation,
         test: data,
     };
     let control = Control {
@@ -213,4 +224,85 @@ fn gpu_runs_resumed_mid_epoch_end_with_the_uninterrupted_weights() {
     for optimizer in [Optimizer::Sgd, Optimizer::ADAM] {
         check_resume(&gpu, optimizer, 1);
     }
+}
+
+/// With a validation set the run returns its best epoch's weights; a run
+/// interrupted after that epoch and resumed from the checkpoint file must
+/// return the same epoch and weights (the checkpoint carries the best).
+#[test]
+fn a_resumed_run_with_a_validation_set_keeps_the_best_epoch_from_before_the_stop() {
+    let data = synthetic(455);
+    let validation = synthetic(120);
+    let mut config = config(Optimizer::Sgd);
+    // A rate that grows each epoch: the first epochs are the best ones.
+    config.epochs = 5;
+    config.lr_decay = 3.0;
+    let cpu = || -> Box<dyn Backend> { Box::new(CpuBackend::new(None).unwrap()) };
+    let report = |outcome: Outcome| match outcome {
+        Outcome::Finished(report) => report,
+        other => panic!("expected a finished run, got a {} one", kind(&other)),
+    };
+    let whole = report(go_validated(
+        cpu().as_mut(),
+        &data,
+        Some(&validation),
+        &config,
+        None,
+        None,
+    ));
+    let (best_epoch, _) = whole.best.expect("a validation set gives a best epoch");
+
+    let stop = AtomicBool::new(false);
+    // Calls: 1/20 of epoch 1, then about 0.5 s each (here: the rest of the
+    // epoch), so the stop comes at an epoch's end.
+    let mut stopping = StopAfter {
+        inner: cpu(),
+        calls: 4,
+        stop: &stop,
+    };
+    let checkpoint = match go_validated(
+        &mut stopping,
+        &data,
+        Some(&validation),
+        &config,
+        None,
+        Some(&stop),
+    ) {
+        Outcome::Interrupted { checkpoint, .. } => *checkpoint,
+        other => panic!("expected an interrupted run, got a {} one", kind(&other)),
+    };
+    assert!(
+        best_epoch <= checkpoint.epochs_done,
+        "best epoch {best_epoch} comes after the stop at epoch {}: the test shows nothing",
+        checkpoint.epochs_done
+    );
+    let dir = std::env::temp_dir().join(format!("fashion-nn-resume-best-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("run.checkpoint.safetensors");
+    let labels = ModelLabels {
+        rows: 6,
+        cols: 5,
+        class_names: (0..10).map(|c| c.to_string()).collect(),
+        settings: vec![],
+    };
+    save_checkpoint(&file, &checkpoint, &labels).unwrap();
+    let (loaded, _) = load_checkpoint(&file).unwrap();
+    assert_eq!(
+        loaded, checkpoint,
+        "the checkpoint file does not round-trip"
+    );
+    assert_eq!(loaded.best.as_ref().map(|b| b.epoch), Some(best_epoch));
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let resumed = report(go_validated(
+        cpu().as_mut(),
+        &data,
+        Some(&validation),
+        &config,
+        Some(loaded),
+        None,
+    ));
+    assert_eq!(resumed.best.map(|b| b.0), Some(best_epoch));
+    let diff = whole.params.max_relative_difference(&resumed.params);
+    assert!(diff < 1e-6, "resumed best weights differ by {diff}");
 }

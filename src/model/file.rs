@@ -13,6 +13,9 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use super::{OptimizerState, Params, Shape};
 use crate::data::Standardizer;
 
+/// Temporary files of a save: this prefix and the process id.
+const TEMP_PREFIX: &str = ".fashion-nn-save-";
+
 /// The `format` metadata value this version writes and reads.
 pub const FORMAT: &str = "fashion-nn/1";
 
@@ -52,10 +55,27 @@ pub struct TrainingState {
     pub batches_done: usize,
     /// Moments and step count of a stateful rule.
     pub optimizer: Option<OptimizerState>,
+    /// With a validation set: the best epoch so far, kept so a resumed run
+    /// still returns it when no later epoch beats it.
+    pub best: Option<BestEpoch>,
+}
+
+/// The epoch with the best validation accuracy so far, and its weights.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BestEpoch {
+    pub epoch: usize,
+    pub accuracy: f64,
+    pub params: Params,
 }
 
 /// Metadata keys of a [`TrainingState`].
-const STATE_KEYS: [&str; 3] = ["epochs_done", "batches_done", "optimizer_step"];
+const STATE_KEYS: [&str; 5] = [
+    "epochs_done",
+    "batches_done",
+    "optimizer_step",
+    "best_epoch",
+    "best_validation_accuracy",
+];
 
 /// Writes `model` to `path` atomically (see [`save_with_state`]).
 pub fn save(path: &Path, model: &SavedModel) -> Result<()> {
@@ -134,6 +154,20 @@ pub fn save_with_state(
                 }
             }
         }
+        if let Some(b) = &state.best {
+            meta.insert("best_epoch".into(), b.epoch.to_string());
+            meta.insert("best_validation_accuracy".into(), b.accuracy.to_string());
+            let p = &b.params;
+            let named = [
+                ("best_w1", vec![s.hidden, s.inputs], &p.w1),
+                ("best_b1", vec![s.hidden], &p.b1),
+                ("best_w2", vec![s.classes, s.hidden], &p.w2),
+                ("best_b2", vec![s.classes], &p.b2),
+            ];
+            for (name, shape, values) in named {
+                tensors.push((name, TensorView::new(Dtype::F32, shape, f32_bytes(values))?));
+            }
+        }
     }
     meta.insert("format".into(), FORMAT.into());
     meta.insert("rows".into(), model.rows.to_string());
@@ -155,14 +189,14 @@ pub fn save_with_state(
         path
     };
     let dir = folder_of(path);
-    let name = path
-        .file_name()
-        .with_context(|| format!("{} is not a file path", path.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
+    if path.file_name().is_none() {
+        bail!("{} is not a file path", path.display());
+    }
+    // A short temporary name: the target's own may already be near the
+    // 255-byte limit.
+    crate::temp_files::remove_abandoned(dir, TEMP_PREFIX);
+    let tmp = crate::temp_files::temp_path(dir, TEMP_PREFIX);
+    let _in_flight = crate::interrupt::writing(&tmp);
     let write = || -> Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(&bytes)?;
@@ -172,7 +206,12 @@ pub fn save_with_state(
     };
     if let Err(e) = write() {
         let _ = std::fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("writing the model to {}", path.display()));
+        let what = if state.is_some() {
+            "checkpoint"
+        } else {
+            "model"
+        };
+        return Err(e).with_context(|| format!("writing the {what} to {}", path.display()));
     }
     Ok(())
 }
@@ -444,10 +483,43 @@ pub fn load_with_state(path: &Path) -> Result<(SavedModel, Option<TrainingState>
             })
         }
     };
+    let best = match number("best_epoch")? {
+        None => None,
+        Some(epoch) => {
+            let accuracy = meta
+                .get("best_validation_accuracy")
+                .and_then(|v| v.parse::<f64>().ok())
+                .filter(|a| (0.0..=1.0).contains(a))
+                .with_context(|| {
+                    format!(
+                        "{}: metadata `best_validation_accuracy` is missing or not a fraction",
+                        path.display()
+                    )
+                })?;
+            let (h, d, c) = (shape.hidden, shape.inputs, shape.classes);
+            let read = |name: &str, dims: &[usize]| -> Result<Vec<f32>> {
+                let values = tensor(&st, path, name, dims)?;
+                refuse_non_finite(path, name, &values)?;
+                Ok(values)
+            };
+            Some(BestEpoch {
+                epoch: epoch as usize,
+                accuracy,
+                params: Params {
+                    shape,
+                    w1: read("best_w1", &[h, d])?,
+                    b1: read("best_b1", &[h])?,
+                    w2: read("best_w2", &[c, h])?,
+                    b2: read("best_b2", &[c])?,
+                },
+            })
+        }
+    };
     let state = TrainingState {
         epochs_done: epochs_done as usize,
         batches_done: batches_done as usize,
         optimizer,
+        best,
     };
     Ok((model, Some(state)))
 }

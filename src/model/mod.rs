@@ -8,8 +8,8 @@ mod params;
 mod predict;
 
 pub use file::{
-    folder_of, is_model_file, load, load_bytes, load_with_state, save, save_with_state, SavedModel,
-    TrainingState, FORMAT,
+    folder_of, is_model_file, load, load_bytes, load_with_state, save, save_with_state, BestEpoch,
+    SavedModel, TrainingState, FORMAT,
 };
 pub use hyper::{readable, Hyper, Preset};
 pub use optimizer::{Optimizer, OptimizerState};

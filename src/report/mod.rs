@@ -70,22 +70,48 @@ pub fn check_report_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Writes `bytes` to `dir/name` through a temporary file in `dir`, synced,
-/// then renamed: the target is either whole or absent.
-pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf> {
-    let path = dir.join(name);
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &path)
+/// Writes the files `(name, bytes)` into `dir` all or none: each to a
+/// temporary file first (synced), and only when every one is whole are they
+/// renamed over their targets, so a full disk leaves the previous report as
+/// it was, not half old and half new.
+pub fn write_all_or_none(dir: &Path, files: &[(&str, &[u8])]) -> Result<Vec<PathBuf>> {
+    let temps: Vec<PathBuf> = files
+        .iter()
+        .map(|(name, _)| crate::temp_files::temp_path(dir, &format!(".{name}.tmp-")))
+        .collect();
+    let _in_flight: Vec<_> = temps.iter().map(|t| crate::interrupt::writing(t)).collect();
+    let remove_temps = || {
+        for t in &temps {
+            let _ = std::fs::remove_file(t);
+        }
     };
-    if let Err(e) = write() {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("writing the report file {}", path.display()));
+    for ((name, bytes), tmp) in files.iter().zip(&temps) {
+        crate::temp_files::remove_abandoned(dir, &format!(".{name}.tmp-"));
+        let write = || -> std::io::Result<()> {
+            let mut f = std::fs::File::create(tmp)?;
+            f.write_all(bytes)?;
+            f.sync_all()
+        };
+        if let Err(e) = write() {
+            remove_temps();
+            return Err(e).with_context(|| {
+                format!(
+                    "writing the report file {} (the previous report, if any, is left as it was)",
+                    dir.join(name).display()
+                )
+            });
+        }
     }
-    Ok(path)
+    let mut written = Vec::new();
+    for ((name, _), tmp) in files.iter().zip(&temps) {
+        let path = dir.join(name);
+        if let Err(e) = std::fs::rename(tmp, &path) {
+            remove_temps();
+            return Err(e).with_context(|| format!("writing the report file {}", path.display()));
+        }
+        written.push(path);
+    }
+    Ok(written)
 }
 
 /// One epoch in `metrics.json`.
@@ -180,14 +206,15 @@ pub fn write_report(
         shown,
         SAMPLE_GRID,
     )?;
-    let mut written = Vec::new();
-    for (name, bytes) in REPORT_FILES.iter().zip([
-        text.as_bytes(),
-        curve.as_bytes(),
-        heat.as_bytes(),
-        grid.as_bytes(),
-    ]) {
-        written.push(write_atomic(dir, name, bytes)?);
-    }
-    Ok(written)
+    let files: Vec<(&str, &[u8])> = REPORT_FILES
+        .iter()
+        .copied()
+        .zip([
+            text.as_bytes(),
+            curve.as_bytes(),
+            heat.as_bytes(),
+            grid.as_bytes(),
+        ])
+        .collect();
+    write_all_or_none(dir, &files)
 }

@@ -32,6 +32,7 @@ pub fn save_checkpoint(path: &Path, checkpoint: &Checkpoint, labels: &ModelLabel
         epochs_done: checkpoint.epochs_done,
         batches_done: checkpoint.batches_done,
         optimizer: checkpoint.optimizer.clone(),
+        best: checkpoint.best.clone(),
     };
     save_with_state(path, &model, Some(&state))
 }
@@ -59,9 +60,9 @@ pub fn load_checkpoint(path: &Path) -> Result<(Checkpoint, SavedModel)> {
         );
     }
     let (model, state) = load_with_state(path)?;
-    let (epochs_done, batches_done, optimizer) = match state {
-        Some(s) => (s.epochs_done, s.batches_done, s.optimizer),
-        None => (0, 0, None),
+    let (epochs_done, batches_done, optimizer, best) = match state {
+        Some(s) => (s.epochs_done, s.batches_done, s.optimizer, s.best),
+        None => (0, 0, None, None),
     };
     Ok((
         Checkpoint {
@@ -70,6 +71,7 @@ pub fn load_checkpoint(path: &Path) -> Result<(Checkpoint, SavedModel)> {
             stats: model.stats.clone(),
             epochs_done,
             batches_done,
+            best,
         },
         model,
     ))

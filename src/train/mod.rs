@@ -18,7 +18,7 @@ use crate::backend::{
     batch_count, batch_in_use, Backend, BackendInfo, BatchTally, EpochStats, Evaluation, Split,
 };
 use crate::data::{Dataset, Standardizer};
-use crate::model::{readable, Hyper, Optimizer, OptimizerState, Params, Shape};
+use crate::model::{readable, BestEpoch, Hyper, Optimizer, OptimizerState, Params, Shape};
 
 /// Everything a training run needs besides the data and the backend.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -68,6 +68,8 @@ pub struct Checkpoint {
     pub epochs_done: usize,
     /// Batches finished of epoch `epochs_done + 1`.
     pub batches_done: usize,
+    /// With a validation set, the best epoch so far.
+    pub best: Option<BestEpoch>,
 }
 
 /// One epoch as the loop saw it.
@@ -253,16 +255,24 @@ pub fn run(
             stats: stats.clone(),
             epochs_done,
             batches_done,
+            best: None,
         })
     };
     let mut last_finite = snapshot(backend, epochs_done, batches_done)?;
-    let mut best: Option<(usize, f64, Params)> = None;
-    // Resumed at an epoch's end with a validation set: the starting weights
-    // are a candidate too, so a worse run does not replace them.
-    if start.is_some() && batches_done == 0 && sets.validation.is_some() {
-        let accuracy = backend.evaluate(Split::Validation)?.accuracy;
-        best = Some((epochs_done, accuracy, last_finite.params.clone()));
+    // A resumed run continues the best epoch its checkpoint carries; one
+    // resumed at an epoch's end from weights without it scores them first,
+    // so a worse run does not replace them.
+    let mut best: Option<BestEpoch> = start.as_ref().and_then(|c| c.best.clone());
+    if sets.validation.is_none() {
+        best = None;
+    } else if best.is_none() && start.is_some() && batches_done == 0 {
+        best = Some(BestEpoch {
+            epoch: epochs_done,
+            accuracy: backend.evaluate(Split::Validation)?.accuracy,
+            params: last_finite.params.clone(),
+        });
     }
+    last_finite.best = best.clone();
     let clock = Instant::now();
     let mut epochs = Vec::new();
     let mut last_loss: Option<f64> = None;
@@ -281,8 +291,10 @@ pub fn run(
         };
         while batches_done < total_batches {
             if stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
+                let mut checkpoint = snapshot(backend, epochs_done, batches_done)?;
+                checkpoint.best = best.clone();
                 return Ok(Outcome::Interrupted {
-                    checkpoint: Box::new(snapshot(backend, epochs_done, batches_done)?),
+                    checkpoint: Box::new(checkpoint),
                     epochs,
                 });
             }
@@ -337,16 +349,21 @@ pub fn run(
         };
         last_finite = snapshot(backend, epochs_done, 0)?;
         if let Some(accuracy) = validation_accuracy {
-            if best.as_ref().is_none_or(|b| accuracy > b.1) {
-                best = Some((epoch, accuracy, last_finite.params.clone()));
+            if best.as_ref().is_none_or(|b| accuracy > b.accuracy) {
+                best = Some(BestEpoch {
+                    epoch,
+                    accuracy,
+                    params: last_finite.params.clone(),
+                });
             }
         }
+        last_finite.best = best.clone();
         on_epoch(&report);
         epochs.push(report);
     }
     let checkpoint = last_finite;
-    if let Some((_, _, params)) = &best {
-        backend.set_params(params)?;
+    if let Some(b) = &best {
+        backend.set_params(&b.params)?;
     }
     let train = backend.evaluate(Split::Train)?;
     let test = backend.evaluate(Split::Test)?;
@@ -356,7 +373,7 @@ pub fn run(
         epochs,
         train,
         test,
-        best: best.as_ref().map(|b| (b.0, b.1)),
+        best: best.as_ref().map(|b| (b.epoch, b.accuracy)),
         setup_seconds,
         total_seconds,
         params: backend.params()?,
