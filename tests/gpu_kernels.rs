@@ -160,12 +160,50 @@ fn matmul_tex_abt_matches_cpu_for_every_epilogue_and_any_k() {
 }
 
 #[test]
+fn matmul_tex_abt_tall_matches_cpu_for_every_epilogue_and_any_k() {
+    // The 16×8 block: M and N not multiples of 16 or 8, K not of 4.
+    for (m, n, k) in [
+        (1, 1, 1),
+        (7, 33, 784),
+        (33, 7, 5),
+        (993, 50, 784),
+        (2401, 50, 7),
+        (50, 993, 13),
+        (100, 129, 13),
+        (17, 1030, 30),
+    ] {
+        check_a_bt(MatmulKind::TexABtTall, Epilogue::BiasSigmoid, m, n, k);
+    }
+    check_a_bt(MatmulKind::TexABtTall, Epilogue::Store, 7, 33, 782);
+    check_a_bt(MatmulKind::TexABtTall, Epilogue::Bias, 33, 10, 52);
+    check_a_bt(MatmulKind::TexABtTall, Epilogue::Bias, 2401, 1, 33);
+}
+
+#[test]
+fn the_forward_product_takes_the_block_that_computes_fewer_columns() {
+    for (h, kind) in [
+        (1, MatmulKind::TexABtTall),
+        (8, MatmulKind::TexABtTall),
+        (9, MatmulKind::TexABt),
+        (16, MatmulKind::TexABt),
+        (50, MatmulKind::TexABtTall),
+        (60, MatmulKind::TexABt),
+        (128, MatmulKind::TexABt),
+        (256, MatmulKind::TexABt),
+        (1024, MatmulKind::TexABt),
+    ] {
+        assert_eq!(MatmulKind::for_hidden(h), kind, "H = {h}");
+    }
+}
+
+#[test]
 fn hidden_activation_writes_sigmoid_of_the_product_to_a_texture() {
     let gpu = vulkan();
     for (m, n, k) in [
         (1, 1, 1),
         (7, 33, 784),
         (993, 50, 784),
+        (2401, 50, 784),
         (33, 10, 50),
         (5, 1030, 9),
     ] {
@@ -174,17 +212,29 @@ fn hidden_activation_writes_sigmoid_of_the_product_to_a_texture() {
             uniform(n * k, 1.0, 12),
             uniform(n, 1.0, 13),
         );
-        let got = harness::hidden_activation(gpu.context(), gpu.kernels(), &a, &b, &bias, m, n, k)
-            .unwrap();
         let mut z = vec![0.0; m * n];
         ops::linear(&a, &b, &bias, m, k, n, &mut z);
         ops::sigmoid(&mut z);
-        assert_close(
-            &format!("A1 texture {m}×{n}×{k}"),
-            &got,
-            &z,
-            2e-5 * (k as f32).sqrt(),
-        );
+        for kind in [MatmulKind::TexABt, MatmulKind::TexABtTall] {
+            let got = harness::hidden_activation(
+                gpu.context(),
+                gpu.kernels(),
+                kind,
+                &a,
+                &b,
+                &bias,
+                m,
+                n,
+                k,
+            )
+            .unwrap();
+            assert_close(
+                &format!("A1 texture {kind:?} {m}×{n}×{k}"),
+                &got,
+                &z,
+                2e-5 * (k as f32).sqrt(),
+            );
+        }
     }
 }
 

@@ -183,7 +183,7 @@ pub fn matmul(
     let s = uniform_init(ctx, "step", bytemuck::bytes_of(&step));
     let (m, n, kk) = (dims.m as usize, dims.n as usize, dims.k as usize);
     let textures = match kind {
-        MatmulKind::TexABt => Some(((m, kk), (n, kk))),
+        MatmulKind::TexABt | MatmulKind::TexABtTall => Some(((m, kk), (n, kk))),
         MatmulKind::TexAtB => Some(((kk, m), (kk, n))),
         _ => None,
     };
@@ -201,7 +201,7 @@ pub fn matmul(
                 d.as_entire_binding(),
                 s.as_entire_binding(),
             ];
-            if kind == MatmulKind::TexABt {
+            if matches!(kind, MatmulKind::TexABt | MatmulKind::TexABtTall) {
                 resources.push(wgpu::BindingResource::TextureView(&unused_storage));
             }
             submit_resources(
@@ -524,13 +524,14 @@ pub fn texture_rows(
     t.read_padded(ctx, rows, "texture_rows")
 }
 
-/// `matmul_tex_abt.wgsl` with OUT_TEXTURE = 1 (the training path's
-/// A1 = σ(X·W1ᵀ + b1)): A m×k, B n×k, read back from the texture it writes,
-/// which must be zero past column n.
+/// `matmul_tex_abt.wgsl` (or `_tall`, by `kind`) with OUT_TEXTURE = 1 (the
+/// training path's A1 = σ(X·W1ᵀ + b1)): A m×k, B n×k, read back from the
+/// texture it writes, which must be zero past column n.
 #[allow(clippy::too_many_arguments)]
 pub fn hidden_activation(
     ctx: &GpuContext,
     k: &Pipelines,
+    kind: MatmulKind,
     a: &[f32],
     b: &[f32],
     bias: &[f32],
@@ -550,7 +551,7 @@ pub fn hidden_activation(
     let out_storage = out.storage_view();
     submit_resources(
         ctx,
-        &k.hidden_activation,
+        k.hidden_activation(kind),
         &[
             wgpu::BindingResource::TextureView(&at.view),
             wgpu::BindingResource::TextureView(&bt.view),
@@ -560,7 +561,7 @@ pub fn hidden_activation(
             s.as_entire_binding(),
             wgpu::BindingResource::TextureView(&out_storage),
         ],
-        matmul_groups(MatmulKind::TexABt, &dims),
+        matmul_groups(kind, &dims),
         1,
     )?;
     let padded = out.read_padded(ctx, m, "hidden_activation")?;

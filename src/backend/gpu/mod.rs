@@ -230,7 +230,7 @@ impl GpuBackend {
                 // A1 = σ(X·W1ᵀ + b1), into A1's texture
                 dispatch(
                     &mut pass,
-                    &k.hidden_activation,
+                    k.hidden_activation(g.dims.z1.kind),
                     &g.z1,
                     &[],
                     matmul_groups(g.dims.z1.kind, &g.dims.z1.dims),

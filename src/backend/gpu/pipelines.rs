@@ -1,6 +1,8 @@
 //! The one place that turns `shaders/*.wgsl` into compute pipelines with
 //! explicit bind-group layouts.
 
+use std::sync::OnceLock;
+
 use anyhow::Result;
 
 use super::context::GpuContext;
@@ -124,6 +126,9 @@ pub enum MatmulKind {
     /// `matmul_tex_atb.wgsl`: Aᵀ·B with both operands in textures, any M and
     /// N, 8×16 outputs. The dW1 product of training.
     TexAtB,
+    /// `matmul_tex_abt_tall.wgsl`: [`MatmulKind::TexABt`] with 16×8 outputs
+    /// (N in steps of 8). The forward product when H is not a multiple of 16.
+    TexABtTall,
 }
 
 impl MatmulKind {
@@ -135,6 +140,18 @@ impl MatmulKind {
             MatmulKind::AtB => [8, 16],
             MatmulKind::TexABt => [8, 16],
             MatmulKind::TexAtB => [8, 16],
+            MatmulKind::TexABtTall => [16, 8],
+        }
+    }
+
+    /// The forward-product kernel for Z1 = X·W1ᵀ with `h` hidden units: the
+    /// 16×8 block where it computes fewer columns than the 8×16 one (h mod 16
+    /// in 1..=8, e.g. 50 → 56 columns, not 64), else the 8×16 block.
+    pub fn for_hidden(h: usize) -> Self {
+        if h.next_multiple_of(8) < h.next_multiple_of(16) {
+            MatmulKind::TexABtTall
+        } else {
+            MatmulKind::TexABt
         }
     }
 
@@ -166,7 +183,16 @@ pub struct Pipelines {
     /// Indexed by [`MatmulKind`] then [`Epilogue`].
     matmuls: Vec<Kernel>,
     /// [`MatmulKind::TexABt`] with σ(acc + bias) written to a texture (A1).
-    pub hidden_activation: Kernel,
+    hidden_activation: Kernel,
+    /// For the kernels built at first use.
+    device: wgpu::Device,
+    /// The same with [`MatmulKind::TexABtTall`], built at first use (only
+    /// models with H mod 16 in 1..=8 need it; lavapipe takes 0.1–0.2 s to
+    /// build it).
+    hidden_activation_tall: OnceLock<Kernel>,
+    /// [`MatmulKind::TexABtTall`] by [`Epilogue`] (tests and benches), built
+    /// at first use.
+    tall_matmuls: OnceLock<Vec<Kernel>>,
     pub softmax_cross_entropy: Kernel,
     pub hidden_delta: Kernel,
     /// A row-major matrix copied into an rgba32float texture (W1 after each step)
@@ -187,7 +213,7 @@ impl Pipelines {
         use Slot::*;
         let standardize_chunks = |name: &'static str, chunks: f64| {
             build(
-                ctx,
+                &ctx.device,
                 name,
                 include_str!("../../../shaders/standardize.wgsl"),
                 &[
@@ -252,7 +278,7 @@ impl Pipelines {
                 Epilogue::Sgd,
             ] {
                 matmuls.push(build(
-                    ctx,
+                    &ctx.device,
                     kind.label(epilogue),
                     &source,
                     slots,
@@ -266,19 +292,22 @@ impl Pipelines {
             }
         }
         // A1 = σ(X·W1ᵀ + b1) straight into A1's texture.
-        let hidden_activation = build(
-            ctx,
-            "matmul_tex_abt bias sigmoid to texture",
-            &format!("{common}\n{abt_texture}"),
-            &texture_abt_slots,
-            &[
-                ("WG_X", MATMUL_WORKGROUP[0] as f64),
-                ("WG_Y", MATMUL_WORKGROUP[1] as f64),
-                ("EPILOGUE", Epilogue::BiasSigmoid as u32 as f64),
-                ("OUT_TEXTURE", 1.0),
-            ],
-            MATMUL_WORKGROUP,
-        );
+        let to_texture = |name: &'static str, body: &str| {
+            build(
+                &ctx.device,
+                name,
+                &format!("{common}\n{body}"),
+                &texture_abt_slots,
+                &[
+                    ("WG_X", MATMUL_WORKGROUP[0] as f64),
+                    ("WG_Y", MATMUL_WORKGROUP[1] as f64),
+                    ("EPILOGUE", Epilogue::BiasSigmoid as u32 as f64),
+                    ("OUT_TEXTURE", 1.0),
+                ],
+                MATMUL_WORKGROUP,
+            )
+        };
+        let hidden_activation = to_texture("matmul_tex_abt bias sigmoid to texture", abt_texture);
         let optimizer_slots = [
             ReadWrite,
             Read,
@@ -294,8 +323,11 @@ impl Pipelines {
             standardize_one_chunk,
             matmuls,
             hidden_activation,
+            device: ctx.device.clone(),
+            hidden_activation_tall: OnceLock::new(),
+            tall_matmuls: OnceLock::new(),
             softmax_cross_entropy: build(
-                ctx,
+                &ctx.device,
                 "softmax_cross_entropy",
                 include_str!("../../../shaders/softmax_cross_entropy.wgsl"),
                 &[
@@ -312,7 +344,7 @@ impl Pipelines {
                 [64, 1],
             ),
             hidden_delta: build(
-                ctx,
+                &ctx.device,
                 "hidden_delta",
                 include_str!("../../../shaders/hidden_delta.wgsl"),
                 &[
@@ -327,7 +359,7 @@ impl Pipelines {
                 [64, 1],
             ),
             texture_rows: build(
-                ctx,
+                &ctx.device,
                 "texture_rows",
                 include_str!("../../../shaders/texture_rows.wgsl"),
                 &[Read, StorageTexture, Uniform],
@@ -335,7 +367,7 @@ impl Pipelines {
                 [64, 1],
             ),
             bias_update: build(
-                ctx,
+                &ctx.device,
                 "bias_update",
                 include_str!("../../../shaders/bias_update.wgsl"),
                 &[Read, ReadWrite, Uniform, Uniform],
@@ -343,7 +375,7 @@ impl Pipelines {
                 [64, 1],
             ),
             bias_gradient: build(
-                ctx,
+                &ctx.device,
                 "bias_gradient",
                 include_str!("../../../shaders/bias_update.wgsl"),
                 &[Read, ReadWrite, Uniform, Uniform],
@@ -351,7 +383,7 @@ impl Pipelines {
                 [64, 1],
             ),
             momentum_step: build(
-                ctx,
+                &ctx.device,
                 "momentum_step",
                 include_str!("../../../shaders/optimizer_step.wgsl"),
                 &optimizer_slots,
@@ -359,7 +391,7 @@ impl Pipelines {
                 [64, 1],
             ),
             adam_step: build(
-                ctx,
+                &ctx.device,
                 "adam_step",
                 include_str!("../../../shaders/optimizer_step.wgsl"),
                 &optimizer_slots,
@@ -391,8 +423,38 @@ impl Pipelines {
         }
     }
 
+    /// A1 = σ(X·W1ᵀ + b1) into A1's texture with the block of `kind`
+    /// ([`MatmulKind::TexABt`] or [`MatmulKind::TexABtTall`]).
+    pub fn hidden_activation(&self, kind: MatmulKind) -> &Kernel {
+        match kind {
+            MatmulKind::TexABtTall => self.hidden_activation_tall.get_or_init(|| {
+                build_tall(
+                    &self.device,
+                    "matmul_tex_abt_tall bias sigmoid to texture",
+                    Epilogue::BiasSigmoid,
+                    1.0,
+                )
+            }),
+            _ => &self.hidden_activation,
+        }
+    }
+
     /// The matmul pipeline of a kind and epilogue.
     pub fn matmul(&self, kind: MatmulKind, epilogue: Epilogue) -> &Kernel {
+        if kind == MatmulKind::TexABtTall {
+            let tall = self.tall_matmuls.get_or_init(|| {
+                [
+                    Epilogue::Store,
+                    Epilogue::Bias,
+                    Epilogue::BiasSigmoid,
+                    Epilogue::Sgd,
+                ]
+                .into_iter()
+                .map(|e| build_tall(&self.device, kind.label(e), e, 0.0))
+                .collect()
+            });
+            return &tall[epilogue as usize];
+        }
         &self.matmuls[kind as usize * 4 + epilogue as usize]
     }
 }
@@ -422,24 +484,62 @@ impl MatmulKind {
             (TexAtB, Bias) => "matmul_tex_atb bias",
             (TexAtB, BiasSigmoid) => "matmul_tex_atb bias sigmoid",
             (TexAtB, Sgd) => "matmul_tex_atb sgd",
+            (TexABtTall, Store) => "matmul_tex_abt_tall store",
+            (TexABtTall, Bias) => "matmul_tex_abt_tall bias",
+            (TexABtTall, BiasSigmoid) => "matmul_tex_abt_tall bias sigmoid",
+            (TexABtTall, Sgd) => "matmul_tex_abt_tall sgd",
         }
     }
 }
 
+/// `matmul_tex_abt_tall.wgsl` with an epilogue, to `out` (`out_texture` 0.0)
+/// or to `out_texture` (1.0).
+fn build_tall(
+    device: &wgpu::Device,
+    name: &'static str,
+    epilogue: Epilogue,
+    out_texture: f64,
+) -> Kernel {
+    use Slot::*;
+    build(
+        device,
+        name,
+        &format!(
+            "{}\n{}",
+            include_str!("../../../shaders/matmul_common.wgsl"),
+            include_str!("../../../shaders/matmul_tex_abt_tall.wgsl")
+        ),
+        &[
+            Texture,
+            Texture,
+            Read,
+            ReadWrite,
+            Uniform,
+            Uniform,
+            StorageTexture,
+        ],
+        &[
+            ("WG_X", MATMUL_WORKGROUP[0] as f64),
+            ("WG_Y", MATMUL_WORKGROUP[1] as f64),
+            ("EPILOGUE", epilogue as u32 as f64),
+            ("OUT_TEXTURE", out_texture),
+        ],
+        MATMUL_WORKGROUP,
+    )
+}
+
 fn build(
-    ctx: &GpuContext,
+    device: &wgpu::Device,
     name: &'static str,
     source: &str,
     slots: &[Slot],
     constants: &[(&str, f64)],
     workgroup: [u32; 2],
 ) -> Kernel {
-    let module = ctx
-        .device
-        .create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some(name),
-            source: wgpu::ShaderSource::Wgsl(source.into()),
-        });
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(name),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    });
     let entries: Vec<wgpu::BindGroupLayoutEntry> = slots
         .iter()
         .enumerate()
@@ -473,32 +573,26 @@ fn build(
             count: None,
         })
         .collect();
-    let layout = ctx
-        .device
-        .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some(name),
-            entries: &entries,
-        });
-    let pipeline_layout = ctx
-        .device
-        .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some(name),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
-    let pipeline = ctx
-        .device
-        .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(name),
-            layout: Some(&pipeline_layout),
-            module: &module,
-            entry_point: Some("main"),
-            compilation_options: wgpu::PipelineCompilationOptions {
-                constants,
-                ..Default::default()
-            },
-            cache: None,
-        });
+    let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some(name),
+        entries: &entries,
+    });
+    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some(name),
+        bind_group_layouts: &[Some(&layout)],
+        immediate_size: 0,
+    });
+    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(name),
+        layout: Some(&pipeline_layout),
+        module: &module,
+        entry_point: Some("main"),
+        compilation_options: wgpu::PipelineCompilationOptions {
+            constants,
+            ..Default::default()
+        },
+        cache: None,
+    });
     Kernel {
         name,
         pipeline,

@@ -313,7 +313,7 @@ impl Plan {
             let dims = RowsDims {
                 // Z1 = X·W1ᵀ (+ b1, σ): rows×H
                 z1: Product {
-                    kind: MatmulKind::TexABt,
+                    kind: MatmulKind::for_hidden(h),
                     dims: MatmulDims::a_bt(rows, h, d),
                 },
                 // Z2 = A1·W2ᵀ (+ b2): rows×C
@@ -366,7 +366,7 @@ impl Plan {
             let unused_storage = scratch.unused.storage_view();
             let groups = RowsGroups {
                 // writes A1's texture only; `out` (Z2 here) is bound, not written
-                z1: kernels.hidden_activation.bind_resources(
+                z1: kernels.hidden_activation(dims.z1.kind).bind_resources(
                     ctx,
                     &name("z1"),
                     &[
