@@ -19,51 +19,13 @@
 // 4×4 blocks), 32 matrix-vector products — the loads per product of the 8×16
 // block, but N is covered in steps of 8 instead of 16 (for H = 50 hidden
 // units, 56 columns computed instead of 64). Chosen by
-// MatmulKind::for_hidden when that computes fewer columns. Everything else
-// (store4, texel, bindings) is as in matmul_tex_abt.wgsl.
+// MatmulKind::for_hidden when that computes fewer columns. Bindings, store4
+// and texel are shared with it (matmul_tex_out.wgsl).
 // Rows past M or N are clamped for loading and skipped for storing.
 // Dispatch: (ceil(N / (WG_X·8)), ceil(M / (WG_Y·16)), 1).
 
-// Prepended: matmul_common.wgsl (sizes, step, bindings 2–5, epilogue).
-
-override OUT_TEXTURE: u32 = 0u;
-
-@group(0) @binding(0) var a: texture_2d<f32>;
-@group(0) @binding(1) var b: texture_2d<f32>;
-@group(0) @binding(6) var out_texture: texture_storage_2d<rgba32float, write>;
-
-// Writes the outputs of row m, columns n0..n0+3, to out or out_texture.
-fn store4(m: u32, n0: u32, v: vec4<f32>) {
-    if (OUT_TEXTURE == 0u) {
-        epilogue4(m, n0, v);
-        return;
-    }
-    if (m >= dims.m || n0 >= dims.n) {
-        return;
-    }
-    var t = vec4<f32>(0.0);
-    for (var j = 0u; j < 4u; j++) {
-        let n = n0 + j;
-        if (n < dims.n) {
-            switch EPILOGUE {
-                case 1u: {
-                    t[j] = v[j] + bias[n];
-                }
-                case 2u: {
-                    t[j] = sigmoid(v[j] + bias[n]);
-                }
-                default: {
-                    t[j] = v[j];
-                }
-            }
-        }
-    }
-    textureStore(out_texture, vec2<i32>(i32(n0 / 4u), i32(m)), t);
-}
-
-fn texel(t: texture_2d<f32>, k: i32, row: i32) -> vec4<f32> {
-    return textureLoad(t, vec2<i32>(k, row), 0);
-}
+// Prepended: matmul_common.wgsl (sizes, step, bindings 2–5, epilogue) and
+// matmul_tex_out.wgsl (bindings a, b, out_texture; store4, texel).
 
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {

@@ -152,6 +152,27 @@ fn finished_params(outcome: Outcome) -> Params {
     }
 }
 
+/// Writes `checkpoint` to a file and reads it back, checking the round trip.
+fn through_a_file(checkpoint: &Checkpoint, name: &str) -> Checkpoint {
+    let dir = std::env::temp_dir().join(format!("fashion-nn-resume-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("run.checkpoint.safetensors");
+    let labels = ModelLabels {
+        rows: 6,
+        cols: 5,
+        class_names: (0..10).map(|c| c.to_string()).collect(),
+        settings: vec![],
+    };
+    save_checkpoint(&file, checkpoint, &labels).unwrap();
+    let (loaded, _) = load_checkpoint(&file).unwrap();
+    assert_eq!(
+        &loaded, checkpoint,
+        "the checkpoint file does not round-trip"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    loaded
+}
+
 /// Interrupts a run after `calls` calls, writes and reads the checkpoint
 /// file, resumes, and compares with the uninterrupted run.
 fn check_resume(make: &dyn Fn() -> Box<dyn Backend>, optimizer: Optimizer, calls: usize) {
@@ -173,26 +194,7 @@ fn check_resume(make: &dyn Fn() -> Box<dyn Backend>, optimizer: Optimizer, calls
         checkpoint.epochs_done < config.epochs,
         "the stop came after the last epoch"
     );
-    let dir = std::env::temp_dir().join(format!(
-        "fashion-nn-resume-{}-{}-{calls}",
-        std::process::id(),
-        optimizer.name()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("run.checkpoint.safetensors");
-    let labels = ModelLabels {
-        rows: 6,
-        cols: 5,
-        class_names: (0..10).map(|c| c.to_string()).collect(),
-        settings: vec![],
-    };
-    save_checkpoint(&file, &checkpoint, &labels).unwrap();
-    let (loaded, _) = load_checkpoint(&file).unwrap();
-    assert_eq!(
-        loaded, checkpoint,
-        "the checkpoint file does not round-trip"
-    );
-    let _ = std::fs::remove_dir_all(&dir);
+    let loaded = through_a_file(&checkpoint, &format!("{}-{calls}", optimizer.name()));
 
     let resumed = finished_params(go(make().as_mut(), &data, &config, Some(loaded), None));
     let diff = whole.max_relative_difference(&resumed);
@@ -276,23 +278,8 @@ fn a_resumed_run_with_a_validation_set_keeps_the_best_epoch_from_before_the_stop
         "best epoch {best_epoch} comes after the stop at epoch {}: the test shows nothing",
         checkpoint.epochs_done
     );
-    let dir = std::env::temp_dir().join(format!("fashion-nn-resume-best-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("run.checkpoint.safetensors");
-    let labels = ModelLabels {
-        rows: 6,
-        cols: 5,
-        class_names: (0..10).map(|c| c.to_string()).collect(),
-        settings: vec![],
-    };
-    save_checkpoint(&file, &checkpoint, &labels).unwrap();
-    let (loaded, _) = load_checkpoint(&file).unwrap();
-    assert_eq!(
-        loaded, checkpoint,
-        "the checkpoint file does not round-trip"
-    );
+    let loaded = through_a_file(&checkpoint, "best");
     assert_eq!(loaded.best.as_ref().map(|b| b.epoch), Some(best_epoch));
-    let _ = std::fs::remove_dir_all(&dir);
 
     let resumed = report(go_validated(
         cpu().as_mut(),

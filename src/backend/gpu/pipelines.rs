@@ -243,7 +243,11 @@ impl Pipelines {
             Uniform,
             StorageTexture,
         ];
-        let abt_texture = include_str!("../../../shaders/matmul_tex_abt.wgsl");
+        let abt_texture = concat!(
+            include_str!("../../../shaders/matmul_tex_out.wgsl"),
+            "\n",
+            include_str!("../../../shaders/matmul_tex_abt.wgsl")
+        );
         let mut matmuls = Vec::new();
         // The three kernels share their epilogue and bindings 2–5.
         let common = include_str!("../../../shaders/matmul_common.wgsl");
@@ -507,7 +511,11 @@ fn build_tall(
         &format!(
             "{}\n{}",
             include_str!("../../../shaders/matmul_common.wgsl"),
-            include_str!("../../../shaders/matmul_tex_abt_tall.wgsl")
+            concat!(
+                include_str!("../../../shaders/matmul_tex_out.wgsl"),
+                "\n",
+                include_str!("../../../shaders/matmul_tex_abt_tall.wgsl")
+            )
         ),
         &[
             Texture,
