@@ -24,6 +24,18 @@ enum Slot {
     StorageTexture,
 }
 
+/// Bindings of the A·Bᵀ texture products: textures a, b, then bias, out,
+/// dims, step as in matmul_common.wgsl, then the output texture.
+const TEXTURE_ABT_SLOTS: [Slot; 7] = [
+    Slot::Texture,
+    Slot::Texture,
+    Slot::Read,
+    Slot::ReadWrite,
+    Slot::Uniform,
+    Slot::Uniform,
+    Slot::StorageTexture,
+];
+
 /// What [`matmul.wgsl`](../../../shaders/matmul.wgsl) does with each sum.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Epilogue {
@@ -234,15 +246,7 @@ impl Pipelines {
         let standardize_one_chunk = standardize_chunks("standardize one chunk", 1.0);
         let matmul_slots = [Read, Read, Read, ReadWrite, Uniform, Uniform];
         let texture_matmul_slots = [Texture, Texture, Read, ReadWrite, Uniform, Uniform];
-        let texture_abt_slots = [
-            Texture,
-            Texture,
-            Read,
-            ReadWrite,
-            Uniform,
-            Uniform,
-            StorageTexture,
-        ];
+        let texture_abt_slots = TEXTURE_ABT_SLOTS;
         let abt_texture = concat!(
             include_str!("../../../shaders/matmul_tex_out.wgsl"),
             "\n",
@@ -504,7 +508,6 @@ fn build_tall(
     epilogue: Epilogue,
     out_texture: f64,
 ) -> Kernel {
-    use Slot::*;
     build(
         device,
         name,
@@ -517,15 +520,7 @@ fn build_tall(
                 include_str!("../../../shaders/matmul_tex_abt_tall.wgsl")
             )
         ),
-        &[
-            Texture,
-            Texture,
-            Read,
-            ReadWrite,
-            Uniform,
-            Uniform,
-            StorageTexture,
-        ],
+        &TEXTURE_ABT_SLOTS,
         &[
             ("WG_X", MATMUL_WORKGROUP[0] as f64),
             ("WG_Y", MATMUL_WORKGROUP[1] as f64),
