@@ -361,28 +361,30 @@ pub struct EvalArgs {
 
 /// A count or index from 0, with the reason when `s` is not one.
 fn index_usize(s: &str) -> Result<usize, String> {
-    s.trim().parse().map_err(|e: std::num::ParseIntError| {
-        use std::num::IntErrorKind;
-        match e.kind() {
-            IntErrorKind::PosOverflow => format!("`{s}` is too large (at most {})", usize::MAX),
-            IntErrorKind::InvalidDigit if s.trim().starts_with('-') => {
-                format!("must be 0 or more (got {s})")
-            }
-            _ => format!("`{s}` is not a whole number"),
-        }
-    })
+    whole_number(s, 0)
 }
 
 fn positive_usize(s: &str) -> Result<usize, String> {
-    let v = index_usize(s).map_err(|e| {
-        if e.starts_with("must be 0") {
-            format!("must be at least 1 (got {s})")
-        } else {
-            e
-        }
-    })?;
-    if v == 0 {
-        return Err("must be at least 1".into());
+    whole_number(s, 1)
+}
+
+/// A whole number of at least `least`, or why `s` is not one.
+fn whole_number(s: &str, least: usize) -> Result<usize, String> {
+    use std::num::IntErrorKind;
+    let at_least = || match least {
+        0 => format!("must be 0 or more (got {s})"),
+        n => format!("must be at least {n} (got {s})"),
+    };
+    let v: usize = s
+        .trim()
+        .parse()
+        .map_err(|e: std::num::ParseIntError| match e.kind() {
+            IntErrorKind::PosOverflow => format!("`{s}` is too large (at most {})", usize::MAX),
+            IntErrorKind::InvalidDigit if s.trim().starts_with('-') => at_least(),
+            _ => format!("`{s}` is not a whole number"),
+        })?;
+    if v < least {
+        return Err(format!("must be at least {least}"));
     }
     Ok(v)
 }

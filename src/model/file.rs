@@ -92,82 +92,47 @@ pub fn save_with_state(
 ) -> Result<()> {
     let s = model.params.shape;
     let std: Vec<f32> = model.stats.inv_std.iter().map(|v| 1.0 / v).collect();
-    let mut tensors: Vec<(&str, TensorView)> = vec![
-        (
-            "w1",
-            TensorView::new(
-                Dtype::F32,
-                vec![s.hidden, s.inputs],
-                f32_bytes(&model.params.w1),
-            )?,
-        ),
-        (
-            "b1",
-            TensorView::new(Dtype::F32, vec![s.hidden], f32_bytes(&model.params.b1))?,
-        ),
-        (
-            "w2",
-            TensorView::new(
-                Dtype::F32,
-                vec![s.classes, s.hidden],
-                f32_bytes(&model.params.w2),
-            )?,
-        ),
-        (
-            "b2",
-            TensorView::new(Dtype::F32, vec![s.classes], f32_bytes(&model.params.b2))?,
-        ),
-        (
-            "pixel_mean",
-            TensorView::new(Dtype::F32, vec![s.inputs], f32_bytes(&model.stats.mean))?,
-        ),
-        (
-            "pixel_std",
-            TensorView::new(Dtype::F32, vec![s.inputs], f32_bytes(&std))?,
-        ),
-        // 1/std exactly as trained with (1/(1/x) is not always x in f32).
-        (
-            "pixel_inv_std",
-            TensorView::new(Dtype::F32, vec![s.inputs], f32_bytes(&model.stats.inv_std))?,
-        ),
-    ];
+    // The parameter arrays stored, each as `{prefix}w1` … `{prefix}b2`: the
+    // weights, and in a checkpoint the moments and the best epoch's weights.
+    let mut arrays: Vec<(&str, &Params)> = vec![("", &model.params)];
     let mut meta: HashMap<String, String> = model.settings.iter().cloned().collect();
     if let Some(state) = state {
         meta.insert("epochs_done".into(), state.epochs_done.to_string());
         meta.insert("batches_done".into(), state.batches_done.to_string());
         if let Some(o) = &state.optimizer {
             meta.insert("optimizer_step".into(), o.step.to_string());
-            let shapes = [
-                vec![s.hidden, s.inputs],
-                vec![s.hidden],
-                vec![s.classes, s.hidden],
-                vec![s.classes],
-            ];
-            let names = [
-                ["m_w1", "m_b1", "m_w2", "m_b2"],
-                ["v_w1", "v_b1", "v_w2", "v_b2"],
-            ];
-            for (moments, names) in [&o.m, &o.v].into_iter().zip(names) {
-                let arrays = [&moments.w1, &moments.b1, &moments.w2, &moments.b2];
-                for ((name, shape), values) in names.into_iter().zip(shapes.clone()).zip(arrays) {
-                    tensors.push((name, TensorView::new(Dtype::F32, shape, f32_bytes(values))?));
-                }
-            }
+            arrays.extend([("m_", &o.m), ("v_", &o.v)]);
         }
         if let Some(b) = &state.best {
             meta.insert("best_epoch".into(), b.epoch.to_string());
             meta.insert("best_validation_accuracy".into(), b.accuracy.to_string());
-            let p = &b.params;
-            let named = [
-                ("best_w1", vec![s.hidden, s.inputs], &p.w1),
-                ("best_b1", vec![s.hidden], &p.b1),
-                ("best_w2", vec![s.classes, s.hidden], &p.w2),
-                ("best_b2", vec![s.classes], &p.b2),
-            ];
-            for (name, shape, values) in named {
-                tensors.push((name, TensorView::new(Dtype::F32, shape, f32_bytes(values))?));
-            }
+            arrays.push(("best_", &b.params));
         }
+    }
+    let mut tensors: Vec<(String, TensorView)> = Vec::new();
+    for (prefix, p) in arrays {
+        for (name, dims, values) in [
+            ("w1", vec![s.hidden, s.inputs], &p.w1),
+            ("b1", vec![s.hidden], &p.b1),
+            ("w2", vec![s.classes, s.hidden], &p.w2),
+            ("b2", vec![s.classes], &p.b2),
+        ] {
+            tensors.push((
+                format!("{prefix}{name}"),
+                TensorView::new(Dtype::F32, dims, f32_bytes(values))?,
+            ));
+        }
+    }
+    // 1/std exactly as trained with (1/(1/x) is not always x in f32).
+    for (name, values) in [
+        ("pixel_mean", &model.stats.mean),
+        ("pixel_std", &std),
+        ("pixel_inv_std", &model.stats.inv_std),
+    ] {
+        tensors.push((
+            name.to_string(),
+            TensorView::new(Dtype::F32, vec![s.inputs], f32_bytes(values))?,
+        ));
     }
     meta.insert("format".into(), FORMAT.into());
     meta.insert("rows".into(), model.rows.to_string());
@@ -253,6 +218,26 @@ pub fn is_model_file(path: &Path) -> bool {
         serde_json::from_slice(&text).ok()
     };
     header().is_some_and(|h| h["__metadata__"]["format"] == FORMAT)
+}
+
+/// The four parameter arrays stored as `{prefix}w1` … `{prefix}b2` (the
+/// weights with no prefix, the moments as `m_`/`v_`, the best epoch's as
+/// `best_`), each checked for its shape and for NaN or infinity.
+fn params_named(st: &SafeTensors, path: &Path, shape: Shape, prefix: &str) -> Result<Params> {
+    let (h, d, c) = (shape.hidden, shape.inputs, shape.classes);
+    let read = |name: &str, dims: &[usize]| -> Result<Vec<f32>> {
+        let name = format!("{prefix}{name}");
+        let values = tensor(st, path, &name, dims)?;
+        refuse_non_finite(path, &name, &values)?;
+        Ok(values)
+    };
+    Ok(Params {
+        shape,
+        w1: read("w1", &[h, d])?,
+        b1: read("b1", &[h])?,
+        w2: read("w2", &[c, h])?,
+        b2: read("b2", &[c])?,
+    })
 }
 
 /// Refuses a tensor with a NaN or an infinity: such weights classify every
@@ -378,21 +363,7 @@ pub fn load_bytes(bytes: &[u8], path: &Path) -> Result<SavedModel> {
         hidden,
         classes,
     };
-    let params = Params {
-        shape,
-        w1: tensor(&st, path, "w1", &[hidden, inputs])?,
-        b1: tensor(&st, path, "b1", &[hidden])?,
-        w2: tensor(&st, path, "w2", &[classes, hidden])?,
-        b2: tensor(&st, path, "b2", &[classes])?,
-    };
-    for (name, values) in [
-        ("w1", &params.w1),
-        ("b1", &params.b1),
-        ("w2", &params.w2),
-        ("b2", &params.b2),
-    ] {
-        refuse_non_finite(path, name, values)?;
-    }
+    let params = params_named(&st, path, shape, "")?;
     let mean = tensor(&st, path, "pixel_mean", &[inputs])?;
     refuse_non_finite(path, "pixel_mean", &mean)?;
     let std = tensor(&st, path, "pixel_std", &[inputs])?;
@@ -459,29 +430,11 @@ pub fn load_with_state(path: &Path) -> Result<(SavedModel, Option<TrainingState>
     let shape = model.params.shape;
     let optimizer = match number("optimizer_step")? {
         None => None,
-        Some(step) => {
-            let (h, d, c) = (shape.hidden, shape.inputs, shape.classes);
-            let arrays = |p: &str| -> Result<Params> {
-                let read = |name: &str, dims: &[usize]| -> Result<Vec<f32>> {
-                    let name = format!("{p}_{name}");
-                    let values = tensor(&st, path, &name, dims)?;
-                    refuse_non_finite(path, &name, &values)?;
-                    Ok(values)
-                };
-                Ok(Params {
-                    shape,
-                    w1: read("w1", &[h, d])?,
-                    b1: read("b1", &[h])?,
-                    w2: read("w2", &[c, h])?,
-                    b2: read("b2", &[c])?,
-                })
-            };
-            Some(OptimizerState {
-                step,
-                m: arrays("m")?,
-                v: arrays("v")?,
-            })
-        }
+        Some(step) => Some(OptimizerState {
+            step,
+            m: params_named(&st, path, shape, "m_")?,
+            v: params_named(&st, path, shape, "v_")?,
+        }),
     };
     let best = match number("best_epoch")? {
         None => None,
@@ -496,22 +449,10 @@ pub fn load_with_state(path: &Path) -> Result<(SavedModel, Option<TrainingState>
                         path.display()
                     )
                 })?;
-            let (h, d, c) = (shape.hidden, shape.inputs, shape.classes);
-            let read = |name: &str, dims: &[usize]| -> Result<Vec<f32>> {
-                let values = tensor(&st, path, name, dims)?;
-                refuse_non_finite(path, name, &values)?;
-                Ok(values)
-            };
             Some(BestEpoch {
                 epoch: epoch as usize,
                 accuracy,
-                params: Params {
-                    shape,
-                    w1: read("best_w1", &[h, d])?,
-                    b1: read("best_b1", &[h])?,
-                    w2: read("best_w2", &[c, h])?,
-                    b2: read("best_b2", &[c])?,
-                },
+                params: params_named(&st, path, shape, "best_")?,
             })
         }
     };

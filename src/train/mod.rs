@@ -272,7 +272,6 @@ pub fn run(
             params: last_finite.params.clone(),
         });
     }
-    last_finite.best = best.clone();
     let clock = Instant::now();
     let mut epochs = Vec::new();
     let mut last_loss: Option<f64> = None;
@@ -318,7 +317,10 @@ pub fn run(
                 );
                 return Ok(Outcome::Diverged {
                     message,
-                    last_finite: Box::new(last_finite),
+                    last_finite: Box::new(Checkpoint {
+                        best: best.clone(),
+                        ..last_finite
+                    }),
                 });
             }
             if stop.is_some() {
@@ -357,7 +359,6 @@ pub fn run(
                 });
             }
         }
-        last_finite.best = best.clone();
         on_epoch(&report);
         epochs.push(report);
     }
